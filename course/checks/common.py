@@ -1,0 +1,33 @@
+"""Pieces every lesson's checks use: seeded randomness and value comparisons."""
+
+import zlib
+
+import numpy as np
+
+# Changing this salt redraws every hidden check's random inputs at once (e.g. next term).
+GRADING_SALT = 2026
+
+
+def rng_for(check_name: str) -> np.random.Generator:
+    """A generator seeded from the check's name: reproducible grades, distinct per check."""
+    return np.random.default_rng([GRADING_SALT, zlib.crc32(check_name.encode())])
+
+
+def assert_values(what: str, got, expected, tol: float = 1e-8) -> None:
+    """Compare named values at a point the student can see; the message shows both.
+
+    what: e.g. "grad_product(-2, 5)"; got, expected: name -> number or array.
+    """
+    for name, want in expected.items():
+        have = got.get(name) if isinstance(got, dict) else None
+        if have is None or np.shape(have) != np.shape(want) or not np.allclose(
+            have, want, rtol=tol, atol=tol
+        ):
+            raise AssertionError(f"{what}: {name} should be {want!r}, got {have!r}")
+
+
+def as_tuple(result, length: int, what: str) -> tuple:
+    """Check that a student's function returned a tuple of ``length`` items."""
+    if not isinstance(result, tuple | list) or len(result) != length:
+        raise AssertionError(f"{what} should return a tuple of {length} values, got {result!r}")
+    return tuple(result)

@@ -1,0 +1,56 @@
+"""``make demo``: a small class graded end to end with nbgrader, and its grade table.
+
+For every lesson: regenerate the release, hand in the reference solution, the untouched
+stub and the catalogue's demo variants (``course.instructor.variants``), autograde them,
+generate feedback, export ``grades.csv`` and print one row per student. Safe to re-run:
+every step overwrites the previous run's results.
+"""
+
+import sys
+from pathlib import Path
+
+from course.instructor.course_dir import generate_release, lessons, nbgrader, notebook_name
+from course.instructor.gradebook import grade_table
+from course.instructor.submissions import (
+    reference_answers,
+    write_submission,
+    write_variant_submission,
+)
+from course.instructor.variants import variants_for
+
+
+def build_demo_class(root: Path, lesson: str) -> list[str]:
+    """Write the demo submissions of one lesson. Returns the student ids."""
+    source = root / "source" / lesson / f"{notebook_name(root, lesson)}.ipynb"
+    write_submission(root, lesson, "demo-solution", reference_answers(source))
+    write_submission(root, lesson, "demo-stub", None)
+    students = ["demo-solution", "demo-stub"]
+    for variant in variants_for(lesson):
+        if variant.demo:
+            student = f"demo-{variant.name}"
+            write_variant_submission(root, lesson, student, variant)
+            students.append(student)
+    return students
+
+
+def main(root: Path) -> None:
+    lesson_ids = lessons(root)
+    print(f"generating the release of {', '.join(lesson_ids)}", flush=True)
+    generate_release(root, lesson_ids)
+    for lesson in lesson_ids:
+        students = build_demo_class(root, lesson)
+        print(f"{lesson}: autograding {len(students)} submissions", flush=True)
+        nbgrader(root, "autograde", lesson, "--force")
+        nbgrader(root, "generate_feedback", lesson, "--force")
+    nbgrader(root, "export")
+    rows = grade_table(root, lesson_ids)
+    width = max(len(student) for student, _ in rows)
+    print()
+    print(f"{'student':<{width}}  " + "  ".join(f"{lesson:>9}" for lesson in lesson_ids))
+    for student, row in rows:
+        print(f"{student:<{width}}  " + "  ".join(f"{row[lesson]:>9}" for lesson in lesson_ids))
+    print(f"\ngrades.csv, feedback/ and autograded/ are in {root}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd())

@@ -1,0 +1,71 @@
+"""Reading results back out of nbgrader: per-cell scores and the messages students see."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from course.instructor.course_dir import notebook_name
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """One graded cell of one submission."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+
+
+def open_gradebook(root: Path) -> Gradebook:
+    """The course's gradebook (``gradebook.db`` in the course folder)."""
+    return Gradebook(f"sqlite:///{Path(root).resolve() / 'gradebook.db'}")
+
+
+def cell_scores(root: Path, lesson: str, student: str) -> dict[str, CellScore]:
+    """grade_id -> score of every graded cell of a submission; empty if it was not graded."""
+    with open_gradebook(root) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(notebook_name(root, lesson), lesson,
+                                                          student)
+        except MissingEntry:
+            return {}
+        return {
+            grade.name: CellScore(grade.name, float(grade.score), float(grade.max_score),
+                                  bool(grade.needs_manual_grade))
+            for grade in notebook.grades
+        }
+
+
+def failure_messages(root: Path, lesson: str, student: str) -> dict[str, str]:
+    """grade_id -> the error a failing test cell showed in the autograded notebook."""
+    path = Path(root) / "autograded" / student / lesson / f"{notebook_name(root, lesson)}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    messages = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            errors = [f"{out.ename}: {out.evalue}" for out in cell.get("outputs", [])
+                      if out.output_type == "error"]
+            if errors:
+                messages[meta["grade_id"]] = "\n".join(errors)
+    return messages
+
+
+def grade_table(root: Path, lesson_ids: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Rows (student, {lesson: "score/max"}) for every student in the gradebook."""
+    rows = []
+    with open_gradebook(root) as gradebook:
+        for student in sorted(s.id for s in gradebook.students):
+            row = {}
+            for lesson in lesson_ids:
+                try:
+                    submission = gradebook.find_submission(lesson, student)
+                except MissingEntry:
+                    row[lesson] = "-"
+                    continue
+                row[lesson] = f"{submission.score:g}/{submission.max_score:g}"
+            rows.append((student, row))
+    return rows
