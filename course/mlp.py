@@ -52,14 +52,17 @@ def mse_loss(out, Y) -> float:
     return float(0.5 * np.sum((out - Y) ** 2) / len(Y))
 
 
-def mlp_backward(params: dict, cache: dict, Y) -> dict:
-    """Gradient of ``mse_loss(mlp_forward(params, X)[0], Y)`` with respect to every parameter.
+def mse_gradient(out, Y):
+    """Gradient of ``mse_loss`` with respect to out. out, Y: (N, C). Returns (N, C)."""
+    return (out - Y) / len(Y)
 
-    cache: from ``mlp_forward``; Y: (N, C) one-hot targets.
-    Returns {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}.
+
+def mlp_backprop(params: dict, cache: dict, dout) -> dict:
+    """Parameter gradients of any scalar loss L, given dout = dL/dout: (N, C).
+
+    cache: from ``mlp_forward``. Returns {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}.
     """
     X, hidden, out = cache["X"], cache["hidden"], cache["out"]
-    dout = (out - Y) / len(Y)
     # sigmoid'(z) written through the activation it produced: s * (1 - s)
     dz2 = dout * out * (1.0 - out)
     dhidden = dz2 @ params["W2"].T
@@ -70,6 +73,15 @@ def mlp_backward(params: dict, cache: dict, Y) -> dict:
         "W2": hidden.T @ dz2,
         "b2": dz2.sum(axis=0),
     }
+
+
+def mlp_backward(params: dict, cache: dict, Y) -> dict:
+    """Gradient of ``mse_loss(mlp_forward(params, X)[0], Y)`` with respect to every parameter.
+
+    cache: from ``mlp_forward``; Y: (N, C) one-hot targets.
+    Returns {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}.
+    """
+    return mlp_backprop(params, cache, mse_gradient(cache["out"], Y))
 
 
 def sgd_step(params: dict, grads: dict, learning_rate: float) -> None:
