@@ -54,35 +54,98 @@ def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x, dout, h: 
     return numerical_gradient(lambda z: np.sum(np.asarray(f(z)) * dout), x, h)
 
 
-def fingerprint(got: np.ndarray, expected: np.ndarray, tol: float = 1e-4) -> str | None:
+def fingerprint(got: np.ndarray, expected: np.ndarray, tol: float = 1e-4, *,
+                alternatives: Mapping[str, np.ndarray] | None = None) -> str | None:
     """Name a common mistake that turns ``expected`` into ``got``, or return None.
 
-    Recognises: transposed, sign flipped, off by a constant factor (a missing 1/N, say), and
-    summed over the wrong axis (a bias gradient of the wrong length). Only the shape of the
-    mistake is reported, never the expected values.
+    From the two arrays alone it recognises: nan or inf (an overflowing exp, a log of 0), all
+    zeros, the sign flipped, off by a constant factor (a missing 1/N, a factor 2 too many),
+    transposed, the right values in the wrong shape, per-example gradients never summed over
+    the batch, and a bias gradient summed over the wrong axis (or over every axis).
+    alternatives: description -> what ``got`` would be after a mistake that only the caller
+    can compute, because it needs context such as the weights or the pre-activations (see
+    ``regularisation_mistakes`` and ``activation_derivative_mistakes``). They are tried first,
+    being the more specific explanation.
+    Only the kind of mistake is reported, never the expected values. Arrays are compared
+    whole (see ``_same``), so float32 rounding in near-zero entries does not hide a match.
     """
     got = np.asarray(got, dtype=float)
     expected = np.asarray(expected, dtype=float)
+    finite = bool(np.all(np.isfinite(got)))
+    for description, wrong in (alternatives or {}).items():
+        wrong = np.asarray(wrong, dtype=float)
+        if finite and wrong.shape == got.shape and _same(got, wrong, tol):
+            return description
+    if not finite:
+        return ("nan or inf usually come from an exp that overflowed (subtract the maximum "
+                "before exponentiating) or from the log of 0")
     if got.shape != expected.shape:
-        if got.ndim == 2 and got.T.shape == expected.shape and rel_error(got.T, expected) < tol:
-            return "it is the transpose of the right gradient"
-        if expected.ndim == 1 and got.ndim == 1:
-            return (f"it has {got.size} entries where {expected.size} are expected: "
-                    "a bias gradient summed over the wrong axis?")
-        return None
+        return _shape_mistake(got, expected, tol)
     if not np.any(expected):
         return None
-    if rel_error(got, -expected) < tol:
+    if not np.any(got):
+        return "it is all zeros: a gradient never computed, or never accumulated?"
+    return _scale_mistake(got, expected, tol) or (
+        "it is the transpose of the right gradient"
+        if got.ndim == 2 and got.shape[0] == got.shape[1] and _same(got.T, expected, tol)
+        else None)
+
+
+def _same(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """``a`` equals ``b`` up to ``tol`` relative to their size, as whole arrays.
+
+    Elementwise relative error would make an entry that happens to be near zero decide,
+    and a float32 answer would then match no mistake at all.
+    """
+    return bool(np.linalg.norm(a - b) <= tol * max(np.linalg.norm(a) + np.linalg.norm(b),
+                                                       1e-12))
+
+
+def _scale_mistake(got: np.ndarray, expected: np.ndarray, tol: float) -> str | None:
+    """The sign flipped and/or a constant factor off (same shapes, expected not all zero)."""
+    if _same(got, -expected, tol):
         return "the sign is flipped"
     scale = float(np.sum(got * expected) / np.sum(expected * expected))
-    if abs(scale) > 1e-12 and rel_error(got, scale * expected) < tol:
-        if scale > 1:
-            return (f"it is {scale:.4g} times too large: a missing division "
-                    "(e.g. by the batch size N), or a factor counted twice?")
-        return (f"it is {scale:.4g} times the right value: an extra division "
-                "(e.g. by N twice), or a missing factor?")
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and rel_error(got.T, expected) < tol:
+    if abs(scale) <= 1e-12 or not _same(got, scale * expected, tol):
+        return None
+    if abs(abs(scale) - 1) < 0.05:
+        # Within a few percent of the right size: no factor is missing; say nothing
+        # rather than "it is 1.02 times the right value".
+        return "the sign is flipped" if scale < 0 else None
+    if expected.size == 1 and not _whole_ratio(abs(scale)):
+        # Any two numbers differ by some factor: only a whole one (2, 1/3) means anything.
+        return None
+    sign = "the sign is flipped and " if scale < 0 else ""
+    if abs(scale) > 1:
+        return (f"{sign}it is {abs(scale):.4g} times too large: a missing division "
+                "(e.g. by the batch size N), or a factor counted twice?")
+    return (f"{sign}it is {abs(scale):.4g} times the right value: an extra division "
+            "(e.g. by N twice), or a missing factor?")
+
+
+def _whole_ratio(scale: float) -> bool:
+    """``scale`` or ``1 / scale`` is a whole number, up to rounding."""
+    big = max(scale, 1 / scale)
+    return abs(big - round(big)) < 1e-6 * big
+
+
+def _shape_mistake(got: np.ndarray, expected: np.ndarray, tol: float) -> str | None:
+    """Recognise a gradient of the wrong shape: transposed, reshaped, or summed wrongly."""
+    if got.ndim == 2 and got.T.shape == expected.shape and _same(got.T, expected, tol):
         return "it is the transpose of the right gradient"
+    if got.size == expected.size and expected.size > 1 and _same(
+            got.reshape(expected.shape), expected, tol):
+        return ("it has the right values in the wrong shape: a reshape, or a keepdims=True "
+                "that should not be there?")
+    if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape:
+        if _same(got.sum(axis=0), expected, tol) or expected.ndim == 1:
+            return ("it holds one gradient per example, not summed over the first axis "
+                    "(the batch)")
+    if expected.size > 1 and got.size == 1:
+        return "it is a single number: summed over every axis instead of the batch axis only?"
+    if expected.ndim == 1 and got.ndim == 1:
+        return (f"it has {got.size} entries where {expected.size} are expected: "
+                "a bias gradient summed over the wrong axis?")
     return None
 
 
@@ -127,6 +190,194 @@ def assert_gradients_close(
     context: where the gradients were taken (e.g. "at a fresh random point"), for the message.
     """
     problems = gradient_mismatches(got, expected, tol)
+    if problems:
+        where = f" {context}" if context else ""
+        raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))
+
+
+# --- Mistakes that need context ----------------------------------------------------------
+# fingerprint() sees only (got, expected). A missing regularisation term or an activation
+# derivative taken at the wrong quantity can only be recognised by a check that knows the
+# weights or the pre-activations: it builds what each mistake would produce with the
+# helpers below and passes them as ``alternatives``.
+
+
+def gradient_problems(
+    got: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    tol: float = 1e-6,
+    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> list[str]:
+    """``gradient_mismatches``, with context-dependent mistakes named where one matches.
+
+    expected: name -> array, in the order backprop computes them (dscores, dW2, db2, dhidden,
+    dW1, db1), so the first problem listed is the first wrong gradient.
+    alternatives: name -> {description: what that gradient would be after the mistake}.
+    """
+    problems = gradient_mismatches(got, expected, tol)
+    alternatives = alternatives or {}
+    explained = []
+    for line in problems:
+        name = next(n for n in expected if line.startswith(f"{n}: "))
+        if name in alternatives and got.get(name) is not None:
+            hint = fingerprint(got[name], expected[name], alternatives=alternatives[name])
+            if hint and hint not in line:
+                line += f"; {hint}"
+        explained.append(line)
+    return explained
+
+
+def assert_gradients_explained(
+    got: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    tol: float = 1e-6,
+    context: str = "",
+    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> None:
+    """``assert_gradients_close`` that also names the mistakes in ``alternatives``."""
+    problems = gradient_problems(got, expected, tol, alternatives)
+    if problems:
+        where = f" {context}" if context else ""
+        raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))
+
+
+def regularisation_mistakes(expected: np.ndarray, reg_gradient: np.ndarray,
+                            ) -> dict[str, np.ndarray]:
+    """What a weight gradient looks like with the usual slips in its regularisation term.
+
+    expected: the right gradient of the regularised loss; reg_gradient: the regularisation
+    term's share of it (``reg * W`` for ``0.5 * reg * sum(W**2)``). Returns
+    description -> the wrong gradient, for ``fingerprint(..., alternatives=...)``.
+    """
+    expected = np.asarray(expected, dtype=float)
+    reg_gradient = np.asarray(reg_gradient, dtype=float)
+    return {
+        "the regularisation term's gradient is missing": expected - reg_gradient,
+        "the regularisation term's gradient is counted twice (or has an extra factor 2)":
+            expected + reg_gradient,
+        "the regularisation term's gradient is half what it should be (the 2 of d(W^2)/dW?)":
+            expected - 0.5 * reg_gradient,
+        "the regularisation term's gradient has the wrong sign": expected - 2 * reg_gradient,
+    }
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def activation_derivative_mistakes(activation: str, z: np.ndarray) -> dict[str, np.ndarray]:
+    """Wrong local derivatives students use in place of f'(z), by description.
+
+    activation: "sigmoid", "tanh" or "relu"; z: the pre-activation, any shape. Returns
+    description -> the factor the mistake multiplies the upstream gradient by (shaped like z).
+    Push each through the rest of the backward pass with ``propagate_mistakes``.
+    """
+    z = np.asarray(z, dtype=float)
+    if activation == "sigmoid":
+        a = _sigmoid(z)
+        return {
+            "the sigmoid derivative was taken at its output a instead of its input z":
+                _sigmoid(a) * (1 - _sigmoid(a)),
+            "a*(1-a) was computed from the pre-activation z instead of the output a":
+                z * (1 - z),
+            "the sigmoid itself was used where its derivative a*(1-a) belongs": a,
+            "tanh's derivative 1-a^2 was used for a sigmoid": 1 - a ** 2,
+            "the activation's derivative is missing": np.ones_like(z),
+        }
+    if activation == "tanh":
+        a = np.tanh(z)
+        return {
+            "the tanh derivative was taken at its output a instead of its input z":
+                1 - np.tanh(a) ** 2,
+            "1-a^2 was computed from the pre-activation z instead of the output a": 1 - z ** 2,
+            "tanh itself was used where its derivative 1-a^2 belongs": a,
+            "the sigmoid's derivative a*(1-a) was used for tanh": a * (1 - a),
+            "the activation's derivative is missing": np.ones_like(z),
+        }
+    if activation == "relu":
+        # Taking the ReLU mask at the output gives the same mask, so it is no mistake.
+        return {
+            "the ReLU output was used where its derivative (z > 0) belongs": np.maximum(z, 0),
+            "the activation's derivative is missing": np.ones_like(z),
+        }
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def propagate_mistakes(
+    local_mistakes: Mapping[str, np.ndarray],
+    backward: Callable[[np.ndarray], Mapping[str, np.ndarray]],
+) -> dict[str, dict[str, np.ndarray]]:
+    """gradient name -> {description: that gradient under the mistake}, for ``alternatives``.
+
+    local_mistakes: description -> wrong local derivative (``activation_derivative_mistakes``).
+    backward: the rest of the reference backward pass, from a local derivative to the
+    gradients it feeds (e.g. ``lambda d: {"dW1": X.T @ (dh * d), "db1": (dh * d).sum(0)}``).
+    """
+    alternatives: dict[str, dict[str, np.ndarray]] = {}
+    for description, local in local_mistakes.items():
+        for name, wrong in backward(local).items():
+            alternatives.setdefault(name, {})[description] = wrong
+    return alternatives
+
+
+# --- Whole-array comparison --------------------------------------------------------------
+# rel_error is elementwise, so an entry that happens to lie near zero turns harmless float32
+# rounding (about 1e-7 of the terms summed into it) into a large relative error. Gradients
+# with many entries, or a float32 answer, are better compared as whole arrays.
+
+
+def norm_rel_error(a, b, eps: float = 1e-12) -> float:
+    """Relative error of whole arrays, ``||a - b|| / max(||a|| + ||b||, eps)`` (Frobenius).
+
+    About 1e-16 for float64 rounding, 1e-7 for float32 and 1e-2 or more for a bug.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), eps))
+
+
+def normwise_gradient_problems(
+    got: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    tol: float = 1e-5,
+    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> list[str]:
+    """``gradient_problems`` with the whole-array ``norm_rel_error`` instead of ``rel_error``.
+
+    expected: name -> array, in the order backprop computes them, so the first line returned
+    is the first wrong gradient. alternatives: as for ``gradient_problems``.
+    """
+    alternatives = alternatives or {}
+    problems = []
+    for name, want in expected.items():
+        if got.get(name) is None:
+            problems.append(f"{name}: missing (got keys {sorted(got)})")
+            continue
+        have = np.asarray(got[name], dtype=float)
+        want = np.asarray(want, dtype=float)
+        if have.shape != want.shape:
+            problem = f"{name}: shape {have.shape}, expected {want.shape}"
+        elif not np.all(np.isfinite(have)):
+            problem = f"{name}: contains nan or inf"
+        else:
+            err = norm_rel_error(have, want)
+            if err <= tol:
+                continue
+            problem = f"{name}: relative error {err:.2e} (tolerance {tol:.0e})"
+        hint = fingerprint(have, want, alternatives=alternatives.get(name))
+        problems.append(problem + (f"; {hint}" if hint else ""))
+    return problems
+
+
+def assert_gradients_close_normwise(
+    got: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    tol: float = 1e-5,
+    context: str = "",
+    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> None:
+    """``assert_gradients_explained`` with whole-array relative errors (float32-safe)."""
+    problems = normwise_gradient_problems(got, expected, tol, alternatives)
     if problems:
         where = f" {context}" if context else ""
         raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))

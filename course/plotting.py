@@ -4,6 +4,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
+
+# Class k is drawn in CLASS_COLOURS[k] everywhere (regions, points, predictions).
+CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def _axes(ax):
@@ -37,11 +42,17 @@ def plot_decision_boundary(
         image = ax.contourf(xx, yy, Z, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.8)
         ax.contour(xx, yy, Z, levels=[0.5], colors="k", linewidths=1)
         plt.colorbar(image, ax=ax, label="P(class 1)")
+        ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", vmin=0, vmax=1, s=14,
+                   edgecolors="w", linewidths=0.5)
     else:
-        classes = np.unique(np.concatenate([np.unique(Z), np.unique(y)]))
-        ax.contourf(xx, yy, Z, levels=np.append(classes, classes[-1] + 1) - 0.5,
-                    cmap="Pastel1", alpha=0.9)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Set1", s=14, edgecolors="k", linewidths=0.3)
+        # One colour per class for both the regions and the points, so a point whose
+        # colour differs from the region under it is a misclassified point.
+        classes = np.unique(np.concatenate([np.unique(Z), np.unique(y)])).astype(int)
+        colours = ListedColormap(CLASS_COLOURS[: classes.max() + 1])
+        ax.contourf(xx, yy, Z, levels=np.arange(classes.max() + 2) - 0.5, cmap=colours,
+                    alpha=0.35)
+        ax.scatter(X[:, 0], X[:, 1], c=y, cmap=colours, vmin=-0.5,
+                   vmax=classes.max() + 0.5, s=14, edgecolors="k", linewidths=0.3)
     ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), xlabel="$x_1$", ylabel="$x_2$",
            title=title)
     return ax
@@ -66,9 +77,12 @@ def plot_predictions(X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, titl
     X: (N, 2) points; y_true, y_pred: (N,) labels. Returns the matplotlib Figure.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4), sharex=True, sharey=True)
-    left.scatter(X[:, 0], X[:, 1], c=y_true, cmap="Set1", s=14)
+    colours = np.array(CLASS_COLOURS)
+    # Index the colours directly: a colormap would rescale to the labels present, and a
+    # model predicting only two of three classes would change colour between the panels.
+    left.scatter(X[:, 0], X[:, 1], c=colours[np.asarray(y_true, dtype=int)], s=14)
     left.set_title("ground truth")
-    right.scatter(X[:, 0], X[:, 1], c=y_pred, cmap="Set1", s=14)
+    right.scatter(X[:, 0], X[:, 1], c=colours[np.asarray(y_pred, dtype=int)], s=14)
     wrong = y_true != y_pred
     right.scatter(X[wrong, 0], X[wrong, 1], s=80, facecolors="none", edgecolors="k",
                   label=f"{wrong.sum()} wrong")

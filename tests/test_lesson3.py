@@ -1,0 +1,138 @@
+"""Lesson 3's hidden checks, called directly: calibration, and the mistakes they name.
+
+The grading tests (tests/test_grading.py) run the checks through nbgrader, where the visible
+checks speak first; here the hidden checks are judged on their own, in a few seconds.
+"""
+
+import numpy as np
+import pytest
+
+from course.checks import lesson3
+
+
+def sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def forward(X, params):
+    G = X @ params["U"].T + params["b"]
+    H = np.tanh(G)
+    return H @ params["W"] + params["c"], {"X": X, "G": G, "H": H, "W": params["W"]}
+
+
+def logistic_cross_entropy(z, y):
+    loss = np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))
+    return float(loss), (sigmoid(z) - y) / len(z)
+
+
+def naive_cross_entropy(z, y):
+    p = sigmoid(z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p))
+    return float(loss), (p - y) / len(z)
+
+
+def make_backward(local_derivative=lambda G, H: 1.0 - H ** 2, output_weights=True):
+    def backward(dz, cache):
+        X, G, H, W = cache["X"], cache["G"], cache["H"], cache["W"]
+        dH = np.outer(dz, W if output_weights else np.ones_like(W))
+        dG = dH * local_derivative(G, H)
+        return {"U": dG.T @ X, "b": dG.sum(axis=0), "W": H.T @ dz, "c": float(np.sum(dz))}
+    return backward
+
+
+backward = make_backward()
+
+
+def make_backprop(backward_pass):
+    def backprop(X, y, params):
+        z, cache = forward(X, params)
+        loss, dz = logistic_cross_entropy(z, y)
+        return backward_pass(dz, cache), loss
+    return backprop
+
+
+def make_gradient_descent(backprop, sign=-1.0):
+    def gradient_descent(X, y, params, alpha=1.0, steps=1000):
+        params = {name: np.copy(value) for name, value in params.items()}
+        losses = []
+        for _ in range(steps):
+            grads, loss = backprop(X, y, params)
+            params = {name: params[name] + sign * alpha * grads[name] for name in params}
+            losses.append(loss)
+        return params, losses
+    return gradient_descent
+
+
+def test_reference_passes_every_check():
+    lesson3.check_forward(forward)
+    lesson3.check_logistic_cross_entropy(logistic_cross_entropy)
+    lesson3.check_large_logits(logistic_cross_entropy)
+    lesson3.check_output_layer_gradients(backward)
+    lesson3.check_hidden_layer_gradients(backward)
+    lesson3.check_training(make_gradient_descent(make_backprop(backward)),
+                           make_backprop(backward))
+
+
+def test_training_threshold_holds_for_the_reference_on_50_seeds():
+    result = lesson3.calibrate(range(50))
+    assert result["seeds"] == 50
+    assert result["worst_loss"] <= lesson3.MAX_TRAIN_LOSS, result
+    assert result["worst_accuracy"] >= lesson3.MIN_TEST_ACCURACY, result
+    assert result["grading_seed_loss"] <= lesson3.MAX_TRAIN_LOSS, result
+    assert result["grading_seed_accuracy"] >= lesson3.MIN_TEST_ACCURACY, result
+
+
+def test_naive_loss_fails_only_at_large_logits():
+    lesson3.check_logistic_cross_entropy(naive_cross_entropy)
+    with pytest.raises(AssertionError, match="stable form"):
+        lesson3.check_large_logits(naive_cross_entropy)
+
+
+@pytest.mark.parametrize(("local_derivative", "output_weights", "named"), [
+    (lambda G, H: H * (1 - H), True, "sigmoid's derivative"),
+    (lambda G, H: 1 - G ** 2, True, "from the pre-activation z instead of the output"),
+    (lambda G, H: 1.0, True, "derivative is missing"),
+    (lambda G, H: 1 - H ** 2, False, "missing the factor W"),
+])
+def test_hidden_layer_slips_are_named(local_derivative, output_weights, named):
+    buggy = make_backward(local_derivative, output_weights)
+    lesson3.check_output_layer_gradients(buggy)  # the slip does not leak into dW, dc
+    with pytest.raises(AssertionError, match=named):
+        lesson3.check_hidden_layer_gradients(buggy)
+
+
+def test_output_layer_from_preactivation_is_named():
+    def buggy(dz, cache):
+        grads = backward(dz, cache)
+        grads["W"] = cache["G"].T @ dz
+        return grads
+
+    lesson3.check_hidden_layer_gradients(buggy)
+    with pytest.raises(AssertionError, match="pre-activations G"):
+        lesson3.check_output_layer_gradients(buggy)
+
+
+def test_backward_reading_an_undocumented_cache_key_is_told_so():
+    def needs_p(dz, cache):
+        cache["p"]
+
+    with pytest.raises(AssertionError, match="cache holds only X, G, H, W"):
+        lesson3.check_output_layer_gradients(needs_p)
+
+
+def test_in_place_tanh_is_named_by_the_forward_check():
+    def in_place(X, params):
+        G = X @ params["U"].T + params["b"]
+        H = np.tanh(G, out=G)
+        return H @ params["W"] + params["c"], {"X": X, "G": G, "H": H, "W": params["W"]}
+
+    with pytest.raises(AssertionError, match="G was overwritten"):
+        lesson3.check_forward(in_place)
+
+
+def test_failed_training_names_the_first_wrong_gradient():
+    buggy = make_backward(lambda G, H: H * (1 - H))
+    with pytest.raises(AssertionError, match="first wrong gradient of backprop .* is b:"):
+        lesson3.check_training(make_gradient_descent(make_backprop(buggy), sign=1.0),
+                               make_backprop(buggy))
