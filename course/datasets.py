@@ -78,6 +78,22 @@ def xor():
     return X, y
 
 
+def linearly_separable(rng, n: int = 100, margin: float = 0.05):
+    """Points in the unit square labelled 1 above the diagonal (x2 > x1), 0 below.
+
+    Points closer than ``margin`` to the diagonal (in x2 - x1) are redrawn, so a gap
+    separates the classes. Returns X: (n, 2) float, y: (n,) int in {0, 1}.
+    """
+    rng = as_generator(rng)
+    X = np.empty((0, 2))
+    while len(X) < n:
+        candidates = rng.uniform(0.0, 1.0, size=(2 * n, 2))
+        keep = np.abs(candidates[:, 1] - candidates[:, 0]) >= margin
+        X = np.concatenate([X, candidates[keep]])
+    X = X[:n]
+    return X, (X[:, 1] > X[:, 0]).astype(int)
+
+
 def one_hot(y, classes: int | None = None):
     """y: (N,) int labels. Returns (N, classes) float with a single 1 per row."""
     y = np.asarray(y, dtype=int)

@@ -1,0 +1,71 @@
+"""Lesson 5's hidden checks: the references pass them, and their thresholds are calibrated."""
+
+import numpy as np
+import pytest
+
+from course import datasets, layers
+from course.checks import lesson5
+
+
+def test_linearly_separable_keeps_a_margin():
+    X, y = datasets.linearly_separable(0, n=300, margin=0.05)
+    assert X.shape == (300, 2) and y.shape == (300,)
+    assert np.all((X >= 0) & (X <= 1))
+    assert np.all(np.abs(X[:, 1] - X[:, 0]) >= 0.05)
+    assert np.array_equal(y, (X[:, 1] > X[:, 0]).astype(int))
+    assert 0.3 < y.mean() < 0.7
+
+
+@pytest.mark.parametrize("check, layer", [
+    (lesson5.check_linear, layers.Linear),
+    (lesson5.check_sigmoid, layers.Sigmoid),
+    (lesson5.check_relu, layers.ReLU),
+    (lesson5.check_mse, layers.MSE),
+    (lesson5.check_bce, layers.BCE),
+    (lesson5.check_bce_saturated, layers.BCE),
+    (lesson5.check_network, layers.Network),
+])
+def test_reference_layers_pass_their_checks(check, layer):
+    check(layer)
+
+
+def test_reference_network_passes_the_accuracy_checks():
+    classes = (layers.Network, layers.Linear, layers.Sigmoid, layers.MSE)
+    lesson5.check_separable_accuracy(*classes)
+    lesson5.check_xor_accuracy(*classes)
+
+
+def test_reference_harness_passes_its_checks():
+    lesson5.check_train_history(lesson5.reference_train)
+    lesson5.check_train_accuracy(lesson5.reference_train)
+
+
+def test_step_size_checks_accept_the_closed_form_and_reject_neighbours():
+    def stable_step(Phi):
+        return len(Phi) / np.linalg.norm(Phi, 2) ** 2
+
+    lesson5.check_mse_hessian(lambda Phi: 2.0 * Phi.T @ Phi / len(Phi))
+    lesson5.check_largest_stable_step(stable_step)
+    with pytest.raises(AssertionError, match="too large"):
+        lesson5.check_largest_stable_step(lambda Phi: 1.01 * stable_step(Phi))
+    with pytest.raises(AssertionError, match="too small"):
+        lesson5.check_largest_stable_step(lambda Phi: 0.5 * stable_step(Phi))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stacked_training_reproduces_layers_fit(seed):
+    """calibrate() trains many networks at once; that must equal layers.fit one by one."""
+    X, y = datasets.xor()
+    Y = y[:, None].astype(float)
+    make = lesson5._reference_networks
+    single = make([np.random.default_rng(seed)], lesson5.XOR_SETTINGS)[0]
+    stacked = make([np.random.default_rng(seed)], lesson5.XOR_SETTINGS)
+    layers.fit(single, layers.MSE(), X, Y, 300, 5.0)
+    predict = lesson5.fit_stacked(stacked, X[None], Y[None], 300, 5.0)
+    np.testing.assert_allclose(predict(X[None])[0], single.forward(X)[0], rtol=1e-9, atol=1e-12)
+
+
+def test_accuracy_thresholds_hold_for_the_reference_over_50_seeds():
+    report = lesson5.calibrate(seeds=range(50))
+    failing = {name: row for name, row in report.items() if row["margin"] < 0}
+    assert failing == {}, report
