@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # nbgrader starts `alembic` and kernels by name: the venv's bin must come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install test lint release demo lab clean
+.PHONY: install test lint release demo grade lab clean
 
 install: $(VENV)/.installed
 
@@ -29,8 +29,13 @@ release: install
 demo: install
 	$(BIN)/python -m course.instructor.demo
 
+# Grade every submission in submitted/ (or only some lessons: make grade LESSONS="lesson1"),
+# with feedback, grades.csv and the class report in reports/.
+grade: install
+	$(BIN)/python -m course.instructor.grade_class $(LESSONS)
+
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=release
 
 clean:
-	rm -rf submitted autograded feedback gradebook.db grades.csv
+	rm -rf submitted autograded feedback reports gradebook.db grades.csv nbgrader.log

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
 
 def lessons(root: Path) -> list[str]:
     """Assignment ids: the folders of ``source/`` that hold a notebook, in order."""
@@ -19,6 +22,19 @@ def notebook_name(root: Path, lesson: str) -> str:
         raise ValueError(f"source/{lesson} should hold exactly one notebook, found "
                          f"{[p.name for p in notebooks]}")
     return notebooks[0].stem
+
+
+def course_config(root: Path) -> Config:
+    """The course's ``nbgrader_config.py`` (empty if there is none)."""
+    if not (Path(root) / "nbgrader_config.py").exists():
+        return Config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def course_id(root: Path) -> str:
+    """The course id of ``nbgrader_config.py`` (nbgrader's default if it sets none)."""
+    return str(course_config(root).get("CourseDirectory", {}).get("course_id",
+                                                                   "default_course"))
 
 
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

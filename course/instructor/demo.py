@@ -1,15 +1,17 @@
 """``make demo``: a small class graded end to end with nbgrader, and its grade table.
 
 For every lesson: regenerate the release, hand in the reference solution, the untouched
-stub and the catalogue's demo variants (``course.instructor.variants``), autograde them,
-generate feedback, export ``grades.csv`` and print one row per student. Safe to re-run:
-every step overwrites the previous run's results.
+stub and the catalogue's demo variants (``course.instructor.variants``), then grade the
+class as an instructor would (``make grade``: autograde, feedback, ``grades.csv`` and the
+class report in ``reports/``) and print one row per student. Safe to re-run: unchanged
+submissions keep their grades, and every file is rewritten.
 """
 
 import sys
 from pathlib import Path
 
-from course.instructor.course_dir import generate_release, lessons, nbgrader, notebook_name
+from course.instructor import grade_class
+from course.instructor.course_dir import generate_release, lessons, notebook_name
 from course.instructor.gradebook import grade_table
 from course.instructor.submissions import (
     reference_answers,
@@ -38,18 +40,16 @@ def main(root: Path) -> None:
     print(f"generating the release of {', '.join(lesson_ids)}", flush=True)
     generate_release(root, lesson_ids)
     for lesson in lesson_ids:
-        students = build_demo_class(root, lesson)
-        print(f"{lesson}: autograding {len(students)} submissions", flush=True)
-        nbgrader(root, "autograde", lesson, "--force")
-        nbgrader(root, "generate_feedback", lesson, "--force")
-    nbgrader(root, "export")
+        build_demo_class(root, lesson)
+    grade_class.run(root, lesson_ids)
     rows = grade_table(root, lesson_ids)
     width = max(len(student) for student, _ in rows)
     print()
     print(f"{'student':<{width}}  " + "  ".join(f"{lesson:>9}" for lesson in lesson_ids))
     for student, row in rows:
         print(f"{student:<{width}}  " + "  ".join(f"{row[lesson]:>9}" for lesson in lesson_ids))
-    print(f"\ngrades.csv, feedback/ and autograded/ are in {root}")
+    print(f"\ngrades.csv, feedback/, autograded/ and the class report (reports/index.html) "
+          f"are in {root}")
 
 
 if __name__ == "__main__":

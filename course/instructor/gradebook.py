@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from course.instructor.course_dir import notebook_name
+from course.instructor.course_dir import course_id, notebook_name
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class CellScore:
 
 def open_gradebook(root: Path) -> Gradebook:
     """The course's gradebook (``gradebook.db`` in the course folder)."""
-    return Gradebook(f"sqlite:///{Path(root).resolve() / 'gradebook.db'}")
+    # With the course's id: Gradebook would otherwise add a "default_course" row.
+    return Gradebook(f"sqlite:///{Path(root).resolve() / 'gradebook.db'}", course_id(root))
 
 
 def cell_scores(root: Path, lesson: str, student: str) -> dict[str, CellScore]:
