@@ -2,13 +2,20 @@
 
 For each lesson: the reference solution gets full marks, the released stub gets zero, and
 every catalogued variant loses exactly the test cells it breaks (a correct alternative
-loses none) with a failure message that names the problem.
+loses none) with a failure message that names the problem. The catalogue holds at least
+8 bugs and 3 correct alternatives, and every test cell fails for some bug.
 """
 
+import nbformat
 import pytest
 
+from course.instructor.course_dir import generate_release, nbgrader
+from course.instructor.gradebook import cell_scores
+from course.instructor.mutation_report import MIN_BUGS, MIN_CORRECT, lesson_rows
+from course.instructor.sandbox import copy_course, source_notebook
+from course.instructor.submissions import write_submission
 from course.instructor.variants import variants_for
-from tests.conftest import LESSONS
+from tests.conftest import LESSONS, ROOT
 
 VARIANTS = [(lesson, variant) for lesson in LESSONS for variant in variants_for(lesson)]
 
@@ -47,8 +54,35 @@ def test_every_test_cell_carries_points(course, lesson):
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_catalogue_has_bugs_and_correct_alternatives(lesson):
     variants = variants_for(lesson)
-    assert sum(not v.is_correct for v in variants) >= 3, f"{lesson}: fewer than 3 buggy variants"
-    assert sum(v.is_correct for v in variants) >= 1, f"{lesson}: no correct alternative"
+    if not variants:
+        pytest.skip(f"{lesson} has no variants catalogue yet")
+    bugs = sum(not v.is_correct for v in variants)
+    assert bugs >= MIN_BUGS, f"{lesson}: {bugs} buggy variants, at least {MIN_BUGS} wanted"
+    correct = len(variants) - bugs
+    assert correct >= MIN_CORRECT, (
+        f"{lesson}: {correct} correct alternatives, at least {MIN_CORRECT} wanted")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_check_fails_on_some_bug(lesson):
+    """A check no buggy variant fails is untested: it might not be able to fail at all."""
+    variants = variants_for(lesson)
+    if not variants:
+        pytest.skip(f"{lesson} has no variants catalogue yet")
+    nb = nbformat.read(source_notebook(ROOT, lesson), as_version=4)
+    test_cells = {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+                  if cell.metadata.get("nbgrader", {}).get("grade")
+                  and not cell.metadata["nbgrader"].get("solution")}
+    unbroken = sorted(test_cells - set().union(*(v.loses for v in variants)))
+    assert unbroken == [], f"{lesson}: no buggy variant fails {unbroken}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_mutation_report_finds_no_problems(course, lesson):
+    """The report's verdicts (python -m course.instructor.mutation_report) on the same grades."""
+    problems = [f"{row.student}: {row.problem()}" for row in lesson_rows(course, lesson)
+                if row.problem()]
+    assert problems == []
 
 
 @pytest.mark.parametrize(("lesson", "variant"), VARIANTS,
@@ -68,3 +102,21 @@ def test_variant_loses_exactly_its_part(course, lesson, variant):
 def test_variant_failure_names_the_problem(course, lesson, variant):
     messages = course.failures(lesson, f"variant-{variant.name}")
     assert any(variant.diagnosis in message for message in messages.values()), messages
+
+
+def test_stub_with_test_cells_tagged_skip_execution_still_scores_zero(tmp_path):
+    """nbclient skips cells tagged ``skip-execution``; stock ``nbgrader autograde`` would then
+    give a check it never ran full marks. nbgrader_config.py turns that tag off."""
+    root = copy_course(ROOT, tmp_path / "course")
+    generate_release(root, ["lesson1"])
+    notebook = write_submission(root, "lesson1", "tagger", None) / "chain_rule.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    tagged = 0
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["tags"] = ["skip-execution"]
+            tagged += 1
+    nbformat.write(nb, notebook)
+    nbgrader(root, "autograde", "lesson1")
+    scores = cell_scores(root, "lesson1", "tagger")
+    assert len(scores) == tagged and sum(s.score for s in scores.values()) == 0

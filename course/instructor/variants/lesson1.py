@@ -30,6 +30,20 @@ VARIANTS = [
                          "test_numerical_gradient_restores_input"}),
     ),
     Variant(
+        name="product-gradients-swapped",
+        description="Returns (x, y) for the gradient of x * y: each input's own value.",
+        edits=(("grads_by_hand", "    return y, x\n", "    return x, y\n"),),
+        loses=frozenset({"test_grad_product"}),
+        diagnosis="the right values in the wrong order",
+    ),
+    Variant(
+        name="add-backward-ignores-upstream",
+        description="Returns the add gate's local gradients (1, 1) without multiplying by dout.",
+        edits=(("gates", "    return dout, dout\n",
+                "    return np.ones_like(dout), np.ones_like(dout)\n"),),
+        loses=frozenset({"test_add_gate", "test_neuron"}),
+    ),
+    Variant(
         name="sum-product-forgets-chain-rule",
         description="Returns the local derivatives of q = x + y (1, 1) instead of chaining with z.",
         edits=(("grads_by_hand", "    q = x + y\n    return z, z, q",

@@ -1,0 +1,120 @@
+"""Feedback that teaches without giving the checks away (nbgrader issues #917 and #1363).
+
+nbgrader's ``generate_feedback`` renders the autograded notebook as it ran: hidden test
+source included, and every error with its full traceback -- which quotes the source lines
+of ``course/checks/*.py`` (the reference implementations) and of the hidden test block.
+nbgrader_config.py runs ``HideCheckDetails`` and then nbgrader's own ``ClearHiddenTests``
+on every feedback notebook, so a student sees check names, messages and numbers only.
+"""
+
+import html
+import re
+from pathlib import Path
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+import course
+
+HIDDEN_TESTS_MARKER = "BEGIN HIDDEN TESTS"
+# Everything the course package holds (checks, references) stays out of the feedback.
+COURSE_PACKAGE = str(Path(course.__file__).resolve().parent)
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# IPython names a frame in a notebook cell "Cell In[<execution count>], line <n>".
+CELL_FRAME = re.compile(r"^Cell In\[(\d+)\]")
+# The header line Python's warnings module writes: "<path>:<line>: <Category>: <message>".
+WARNING_HEADER = re.compile(r"^(?P<path>.+?\.py):\d+: (?P<category>\w+): (?P<message>.*)$")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_ESCAPE.sub("", text)
+
+
+def squash(text: str) -> str:
+    """Whitespace runs collapsed to one space, for comparing messages with rendered pages."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def feedback_text(page: str) -> str:
+    """What a browser shows of a feedback page (no styles or scripts), whitespace collapsed."""
+    page = re.sub(r"(?s)<(style|script)\b[^>]*>.*?</\1>", "", page)
+    return squash(html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+def student_frames(traceback: list[str], student_counts: set[int]) -> list[str]:
+    """The traceback entries that are frames of the student's own solution cells.
+
+    student_counts: execution counts of the solution cells. Frames of test cells (which
+    quote the hidden block) and of files (which quote the checks) are dropped.
+    """
+    kept = []
+    for entry in traceback:
+        match = CELL_FRAME.match(strip_ansi(entry))
+        if match and int(match.group(1)) in student_counts:
+            kept.append(entry)
+    return kept
+
+
+def trim_error(output: NotebookNode, student_counts: set[int]) -> None:
+    """Cut an error output down to the student's own frames and ``Type: message``."""
+    message = f"{output.ename}: {output.evalue}" if output.evalue else output.ename
+    output.traceback = [*student_frames(output.traceback, student_counts), message]
+
+
+def scrub_warnings(text: str) -> str:
+    """Drop the path and quoted source line of warnings raised inside the course package.
+
+    ``warnings`` prints the offending source line, indented, under its header; for a warning
+    raised in a check that line is reference code. The category and message stay.
+    """
+    lines, scrubbed = text.split("\n"), []
+    skip_source_line = False
+    for line in lines:
+        if skip_source_line and line.startswith((" ", "\t")):
+            skip_source_line = False
+            continue
+        skip_source_line = False
+        header = WARNING_HEADER.match(line)
+        if header and header.group("path").startswith(COURSE_PACKAGE):
+            scrubbed.append(f"{header.group('category')}: {header.group('message')}")
+            skip_source_line = True
+        else:
+            scrubbed.append(line)
+    return "\n".join(scrubbed)
+
+
+class HideCheckDetails(NbGraderPreprocessor):
+    """Keep error messages, drop what they quote of the checks.
+
+    - error outputs keep the student's own frames plus ``ExceptionType: message``;
+    - warnings raised inside the course package lose their path and quoted source line;
+    - cells with a hidden test block lose their ``Out[...]`` value, which would show
+      whatever the hidden check returned.
+    Must run before ``ClearHiddenTests``, which removes the marker this looks for.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
+        self.student_counts = {
+            cell.execution_count for cell in nb.cells
+            if cell.cell_type == "code" and utils.is_solution(cell) and cell.execution_count
+        }
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
+        if cell.cell_type != "code":
+            return cell, resources
+        has_hidden_tests = HIDDEN_TESTS_MARKER in cell.source
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                trim_error(output, self.student_counts)
+            elif output.output_type == "stream" and output.name == "stderr":
+                output.text = scrub_warnings(output.text)
+            elif output.output_type == "execute_result" and has_hidden_tests:
+                continue
+            outputs.append(output)
+        cell.outputs = outputs
+        return cell, resources
