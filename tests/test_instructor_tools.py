@@ -1,45 +1,34 @@
 """The instructor's reporting scripts read the lessons' figures right (fast, no grading).
 
 The scripts themselves grade or train for minutes; here their parsing and verdicts are
-checked on the shapes the lessons produce: calibrate() results, hidden test blocks, nbclient
+checked on small hand-made inputs: calibration margins, hidden test blocks, nbclient
 timings, the mutation report's rows.
 """
 
 import nbformat
 import pytest
 
-from course.instructor.calibrate import Calibration, calibrations
+from course.checks.common import Calibration
+from course.instructor.calibrate import format_table
 from course.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
 from course.instructor.mutation_report import Row, format_rows
 
 
-@pytest.mark.parametrize(("result", "expected"), [
-    # check name -> figures with a threshold (lessons 2 and 5)
-    ({"linear": {"worst": 0.5, "mean": 0.6, "threshold": 0.45, "margin": 0.05}},
-     [Calibration("L", "linear", ">=", 0.45, 0.5, 0.05)]),
-    ({"xor": {"worst": 1.0, "threshold": 1.0, "margin": 0.0}},
-     [Calibration("L", "xor", ">=", 1.0, 1.0, 0.0)]),
-    # one flat check without a threshold, with its worst seed (lesson 4)
-    ({"worst": 0.95, "worst_seed": 7, "margin": 0.05, "mean": 0.97},
-     [Calibration("L", "accuracy", ">=", 0.9, 0.95, 0.05, 7)]),
-    # pairs per figure, a loss bounded from above (lesson 3)
-    ({"seeds": 50, "worst_loss": 0.04, "worst_accuracy": 0.97, "loss_margin": 0.02,
-      "accuracy_margin": 0.02, "grading_seed_loss": 0.03},
-     [Calibration("L", "loss", "<=", 0.06, 0.04, 0.02),
-      Calibration("L", "accuracy", ">=", 0.95, 0.97, 0.02)]),
-])
-def test_calibrations_read_every_lesson_shape(result, expected):
-    found = calibrations("L", result)
-    assert [(c.check, c.bound, c.worst_seed) for c in found] == [
-        (c.check, c.bound, c.worst_seed) for c in expected]
-    for got, want in zip(found, expected):
-        assert got.threshold == pytest.approx(want.threshold)
-        assert got.margin == pytest.approx(want.margin)
+def test_calibration_of_an_accuracy_takes_the_lowest_seed():
+    found = Calibration.over("acc", {0: 0.97, 1: 0.93, "grading": 0.95}, threshold=0.9)
+    assert (found.worst, found.worst_seed) == (0.93, 1)
+    assert found.margin == pytest.approx(0.03) and found.mean == pytest.approx(0.95)
 
 
-def test_a_negative_margin_stays_negative():
-    [found] = calibrations("L", {"acc": {"worst": 0.8, "threshold": 0.9, "margin": -0.1}})
-    assert found.margin == pytest.approx(-0.1) and found.bound == ">="
+def test_calibration_of_a_loss_takes_the_highest_seed():
+    found = Calibration.over("loss", {0: 0.01, 1: 0.07}, threshold=0.05, upper_bound=True)
+    assert (found.worst, found.worst_seed) == (0.07, 1)
+    assert found.margin == pytest.approx(-0.02), "a failing seed gives a negative margin"
+
+
+def test_calibration_table_marks_failures():
+    lines = format_table([("L", Calibration.over("acc", {3: 0.8}, 0.9))])
+    assert lines[1].split() == ["L", "acc", ">=", "0.9", "0.8", "(3)", "0.8", "-0.1", "FAILS"]
 
 
 def test_strip_hidden_tests_keeps_the_visible_check(tmp_path):

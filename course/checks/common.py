@@ -1,6 +1,8 @@
-"""Pieces every lesson's checks use: seeded randomness and value comparisons."""
+"""Pieces every lesson's checks use: seeded randomness, value comparisons, calibration."""
 
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,3 +33,32 @@ def as_tuple(result, length: int, what: str) -> tuple:
     if not isinstance(result, tuple | list) or len(result) != length:
         raise AssertionError(f"{what} should return a tuple of {length} values, got {result!r}")
     return tuple(result)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How one thresholded figure of a hidden check fares for the reference solution.
+
+    Every lesson's ``calibrate(seeds)`` returns a list of these, and
+    ``python -m course.instructor.calibrate`` prints them.
+    """
+
+    check: str
+    threshold: float
+    worst: float  # the reference's worst value over the seeds
+    worst_seed: int | str  # "grading": the seed the hidden check itself uses
+    mean: float
+    upper_bound: bool = False  # True for a loss, which must stay at or below the threshold
+
+    @property
+    def margin(self) -> float:
+        """How far the worst seed is on the passing side; negative: the reference fails."""
+        return self.threshold - self.worst if self.upper_bound else self.worst - self.threshold
+
+    @classmethod
+    def over(cls, check: str, values: Mapping, threshold: float, upper_bound: bool = False):
+        """From seed -> the reference's value of the figure on that seed."""
+        pick = max if upper_bound else min
+        worst_seed = pick(values, key=values.get)
+        return cls(check, float(threshold), float(values[worst_seed]), worst_seed,
+                   float(np.mean(list(values.values()))), upper_bound)
