@@ -179,6 +179,13 @@ def gradient_mismatches(
     return problems
 
 
+def _fail_with(problems: list[str], context: str) -> None:
+    """Raise one AssertionError listing every problem, if there are any."""
+    if problems:
+        where = f" {context}" if context else ""
+        raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))
+
+
 def assert_gradients_close(
     got: Mapping[str, np.ndarray],
     expected: Mapping[str, np.ndarray],
@@ -190,9 +197,7 @@ def assert_gradients_close(
     context: where the gradients were taken (e.g. "at a fresh random point"), for the message.
     """
     problems = gradient_mismatches(got, expected, tol)
-    if problems:
-        where = f" {context}" if context else ""
-        raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))
+    _fail_with(problems, context)
 
 
 # --- Mistakes that need context ----------------------------------------------------------
@@ -236,9 +241,7 @@ def assert_gradients_explained(
 ) -> None:
     """``assert_gradients_close`` that also names the mistakes in ``alternatives``."""
     problems = gradient_problems(got, expected, tol, alternatives)
-    if problems:
-        where = f" {context}" if context else ""
-        raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))
+    _fail_with(problems, context)
 
 
 def regularisation_mistakes(expected: np.ndarray, reg_gradient: np.ndarray,
@@ -378,6 +381,4 @@ def assert_gradients_close_normwise(
 ) -> None:
     """``assert_gradients_explained`` with whole-array relative errors (float32-safe)."""
     problems = normwise_gradient_problems(got, expected, tol, alternatives)
-    if problems:
-        where = f" {context}" if context else ""
-        raise AssertionError(f"gradient check failed{where}:\n  " + "\n  ".join(problems))
+    _fail_with(problems, context)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from course.checks.common import Calibration
 from course.instructor.course_dir import lessons
+from course.instructor.tables import aligned
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SEEDS = 50
@@ -35,9 +36,7 @@ def format_table(rows: list[tuple[str, Calibration]]) -> list[str]:
         table.append((lesson, row.check, f"{'<=' if row.upper_bound else '>='} {row.threshold:.4g}",
                       f"{row.worst:.4g} ({row.worst_seed})", f"{row.mean:.4g}",
                       f"{row.margin:+.4g}", "ok" if row.margin >= 0 else "FAILS"))
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    return ["  ".join(f"{cell:<{w}}" for cell, w in zip(line, widths)).rstrip()
-            for line in table]
+    return aligned(table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ import nbformat
 from course.instructor.course_dir import generate_release, lessons, nbgrader, notebook_name
 from course.instructor.sandbox import SOLUTION, STUB, copy_course, source_notebook
 from course.instructor.submissions import reference_answers, write_submission
+from course.instructor.tables import aligned
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_ADDED = 0.25
@@ -174,9 +175,7 @@ def format_table(budgets: list[Budget]) -> list[str]:
                       f"{b.added:.0%}",
                       f"{slowest} {by_cell[slowest]:.2f} s" if by_cell else slowest,
                       f"OVER {MAX_ADDED:.0%}" if b.over else "ok"))
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    return ["  ".join(f"{cell:<{w}}" for cell, w in zip(line, widths)).rstrip()
-            for line in table]
+    return aligned(table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from course.instructor.sandbox import (
     source_notebook,
     variant_student,
 )
+from course.instructor.tables import aligned
 from course.instructor.variants import variants_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,9 +147,7 @@ def format_rows(rows: list[Row], order: list[str]) -> list[str]:
         diagnosis = ("yes" if row.diagnosis_shown else "NO") if row.diagnosis else "-"
         table.append((row.student.removeprefix("variant-"), _cells(row.must_fail, numbers),
                       _cells(row.failed, numbers), caught, diagnosis, row.problem() or "ok"))
-    widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
-    return legend + ["  ".join(f"{cell:<{w}}" for cell, w in zip(line, widths))
-                     + "  " + line[-1] for line in table]
+    return legend + aligned(table)
 
 
 def report(course: GradedCourse, lesson_ids: list[str]) -> list[str]:
