@@ -15,6 +15,18 @@ def _axes(ax):
     return ax if ax is not None else plt.subplots(figsize=(5, 4.5))[1]
 
 
+def plot_points(X: np.ndarray, y: np.ndarray, ax=None, title: str = ""):
+    """Scatter labelled points, class k in CLASS_COLOURS[k].
+
+    X: (N, 2) points; y: (N,) int labels. Returns the matplotlib Axes.
+    """
+    ax = _axes(ax)
+    ax.scatter(X[:, 0], X[:, 1], c=np.array(CLASS_COLOURS)[np.asarray(y, dtype=int)], s=14,
+               edgecolors="k", linewidths=0.3)
+    ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$")
+    return ax
+
+
 def plot_decision_boundary(
     predict: Callable[[np.ndarray], np.ndarray],
     X: np.ndarray,
