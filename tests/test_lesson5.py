@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from course import datasets, layers
-from course.checks import lesson5
+from course import datasets
+from course.checks import layers, lesson5
 
 
 def test_linearly_separable_keeps_a_margin():

@@ -2,7 +2,7 @@
 
 Each ``check_*`` function tests one graded behaviour of a student's code on fresh random
 inputs (``rng_for``), against an independent reference: autograd or central differences of a
-loss written here, the reference layers in ``course.layers``, the reference model in
+loss written here, the reference layers in ``course.checks.layers``, the reference model in
 ``course.mlp``, or a closed form. Stochastic behaviour is checked through properties (every
 row once per epoch, one update per batch, same seed same order), not exact numbers.
 
@@ -16,7 +16,8 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
-from course import layers, mlp
+from course import mlp
+from course.checks import layers
 from course.checks.common import Calibration, as_tuple, rng_for
 from course.datasets import gaussian_clusters, linearly_separable, one_hot, xor
 from course.gradient_check import assert_gradients_close, numerical_gradient_array, rel_error
