@@ -20,6 +20,7 @@ VARIANTS = [
         edits=(("numerical_gradient", "grad[index] = (f_plus - f_minus) / (2 * h)",
                 "grad[index] = (f_plus - f(x)) / h"),),
         loses=frozenset({"test_numerical_gradient_matches_autograd"}),
+        diagnosis="gradient: relative error",
         demo=True,
     ),
     Variant(
@@ -28,12 +29,14 @@ VARIANTS = [
         edits=(("numerical_gradient", "        x[index] = original\n", ""),),
         loses=frozenset({"test_numerical_gradient_matches_autograd",
                          "test_numerical_gradient_restores_input"}),
+        diagnosis="numerical_gradient changed x",
     ),
     Variant(
         name="product-gradients-swapped",
         description="Returns (x, y) for the gradient of x * y: each input's own value.",
         edits=(("grads_by_hand", "    return y, x\n", "    return x, y\n"),),
         loses=frozenset({"test_grad_product"}),
+        diagnosis="df/dx should be 5.0, got -2.0",
     ),
     Variant(
         name="add-backward-ignores-upstream",
@@ -41,6 +44,7 @@ VARIANTS = [
         edits=(("gates", "    return dout, dout\n",
                 "    return np.ones_like(dout), np.ones_like(dout)\n"),),
         loses=frozenset({"test_add_gate", "test_neuron"}),
+        diagnosis="gradient check failed for add_backward",
     ),
     Variant(
         name="sum-product-forgets-chain-rule",
@@ -48,30 +52,35 @@ VARIANTS = [
         edits=(("grads_by_hand", "    q = x + y\n    return z, z, q",
                 "    return 1.0, 1.0, x + y"),),
         loses=frozenset({"test_grad_sum_product"}),
+        diagnosis="df/dx should be -4.0, got 1.0",
     ),
     Variant(
         name="weighted-sum-drops-factor-two",
         description="Forgets the factor 2 in d(2x + y)/dx.",
         edits=(("grads_by_hand", "return 2 * z, z, q", "return z, z, q"),),
         loses=frozenset({"test_grad_weighted_sum_product"}),
+        diagnosis="df/dx should be -8.0, got -4.0",
     ),
     Variant(
         name="multiply-swaps-gradients",
         description="Multiplies the upstream gradient by the input's own value, not the other's.",
         edits=(("gates", "return dout * y, dout * x", "return dout * x, dout * y"),),
         loses=frozenset({"test_multiply_gate", "test_neuron"}),
+        diagnosis="gradient check failed for multiply_backward",
     ),
     Variant(
         name="max-routes-to-both",
         description="Passes the upstream gradient to both inputs of max, like an add gate.",
         edits=(("gates", "return dout * x_wins, dout * ~x_wins", "return dout, dout"),),
         loses=frozenset({"test_max_gate"}),
+        diagnosis="gradient check failed for max_backward",
     ),
     Variant(
         name="sigmoid-derivative-missing-factor",
         description="Uses sigma(x) as the derivative of sigma, dropping the (1 - sigma) factor.",
         edits=(("gates", "return (dout * s * (1.0 - s),)", "return (dout * s,)"),),
         loses=frozenset({"test_sigmoid_gate", "test_neuron"}),
+        diagnosis="gradient check failed for sigmoid_backward",
     ),
     # Correct alternatives: each must get full marks.
     Variant(

@@ -135,6 +135,7 @@ def one_hot(labels, classes):
         edits=(("accuracy", "np.argmax(out, axis=1)", "np.argmax(out, axis=0)"),),
         # the training loop records accuracy every epoch, so it stops at the first one
         loses=frozenset({"test_accuracy", "test_training_accuracy"}),
+        diagnosis="operands could not be broadcast together with shapes (3,) (4,)",
     ),
     Variant(
         name="layer-forgets-bias",
