@@ -12,7 +12,7 @@ from pathlib import Path
 
 from course.instructor import grade_class
 from course.instructor.course_dir import generate_release, lessons, notebook_name
-from course.instructor.gradebook import grade_table
+from course.instructor.gradebook import MANUAL_MARK, grade_table
 from course.instructor.submissions import (
     reference_answers,
     write_submission,
@@ -48,6 +48,8 @@ def main(root: Path) -> None:
     print(f"{'student':<{width}}  " + "  ".join(f"{lesson:>9}" for lesson in lesson_ids))
     for student, row in rows:
         print(f"{student:<{width}}  " + "  ".join(f"{row[lesson]:>9}" for lesson in lesson_ids))
+    if any(cell.endswith(MANUAL_MARK) for _, row in rows for cell in row.values()):
+        print(f"{MANUAL_MARK} written answers still to grade by hand: nbgrader formgrader")
     print(f"\ngrades.csv, feedback/, autograded/ and the class report (reports/index.html) "
           f"are in {root}")
 

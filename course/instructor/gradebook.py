@@ -55,8 +55,14 @@ def failure_messages(root: Path, lesson: str, student: str) -> dict[str, str]:
     return messages
 
 
+MANUAL_MARK = "*"
+
+
 def grade_table(root: Path, lesson_ids: list[str]) -> list[tuple[str, dict[str, str]]]:
-    """Rows (student, {lesson: "score/max"}) for every student in the gradebook."""
+    """Rows (student, {lesson: "score/max"}) for every student in the gradebook.
+
+    A score ending in MANUAL_MARK still has answers to grade by hand (``nbgrader formgrader``).
+    """
     rows = []
     with open_gradebook(root) as gradebook:
         for student in sorted(s.id for s in gradebook.students):
@@ -67,6 +73,9 @@ def grade_table(root: Path, lesson_ids: list[str]) -> list[tuple[str, dict[str, 
                 except MissingEntry:
                     row[lesson] = "-"
                     continue
-                row[lesson] = f"{submission.score:g}/{submission.max_score:g}"
+                pending = sum(grade.max_score for notebook in submission.notebooks
+                              for grade in notebook.grades if grade.needs_manual_grade)
+                row[lesson] = f"{submission.score:g}/{submission.max_score:g}" + (
+                    MANUAL_MARK if pending else "")
             rows.append((student, row))
     return rows
