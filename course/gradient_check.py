@@ -150,31 +150,41 @@ def _shape_mistake(got: np.ndarray, expected: np.ndarray, tol: float) -> str | N
 
 
 def gradient_mismatches(
-    got: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray], tol: float = 1e-6
+    got: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    tol: float = 1e-6,
+    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    error: Callable[[np.ndarray, np.ndarray], float] | None = None,
 ) -> list[str]:
     """Describe every gradient in ``expected`` that ``got`` misses, misshapes or gets wrong.
 
-    got, expected: name -> array. Returns one human-readable line per problem (empty if all
-    gradients agree within ``tol`` relative error), in the order of ``expected``, with the
-    common mistake it looks like where ``fingerprint`` recognises one.
+    got, expected: name -> array, ``expected`` in the order backprop computes them (dscores,
+    dW2, db2, dhidden, dW1, db1), so the first line returned is the first wrong gradient.
+    alternatives: name -> {description: what that gradient would be after a mistake only the
+    caller can build} (see ``regularisation_mistakes``), passed on to ``fingerprint``.
+    error: how far apart two arrays are; ``rel_error`` (elementwise) unless given.
+    Returns one human-readable line per problem (empty if all agree within ``tol``), with
+    the common mistake it looks like where ``fingerprint`` recognises one.
     """
+    error = error or rel_error
+    alternatives = alternatives or {}
     problems = []
     for name, want in expected.items():
-        if name not in got or got[name] is None:
+        if got.get(name) is None:
             problems.append(f"{name}: missing (got keys {sorted(got)})")
             continue
         have = np.asarray(got[name], dtype=float)
         want = np.asarray(want, dtype=float)
-        hint = fingerprint(have, want)
         if have.shape != want.shape:
             problem = f"{name}: shape {have.shape}, expected {want.shape}"
         elif not np.all(np.isfinite(have)):
             problem = f"{name}: contains nan or inf"
         else:
-            err = rel_error(have, want)
+            err = error(have, want)
             if err <= tol:
                 continue
             problem = f"{name}: relative error {err:.2e} (tolerance {tol:.0e})"
+        hint = fingerprint(have, want, alternatives=alternatives.get(name))
         problems.append(problem + (f"; {hint}" if hint else ""))
     return problems
 
@@ -191,13 +201,14 @@ def assert_gradients_close(
     expected: Mapping[str, np.ndarray],
     tol: float = 1e-6,
     context: str = "",
+    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> None:
     """Raise ``AssertionError`` naming each wrong gradient and how far off it is.
 
     context: where the gradients were taken (e.g. "at a fresh random point"), for the message.
+    alternatives: as for ``gradient_mismatches``.
     """
-    problems = gradient_mismatches(got, expected, tol)
-    _fail_with(problems, context)
+    _fail_with(gradient_mismatches(got, expected, tol, alternatives), context)
 
 
 # --- Mistakes that need context ----------------------------------------------------------
@@ -205,43 +216,6 @@ def assert_gradients_close(
 # derivative taken at the wrong quantity can only be recognised by a check that knows the
 # weights or the pre-activations: it builds what each mistake would produce with the
 # helpers below and passes them as ``alternatives``.
-
-
-def gradient_problems(
-    got: Mapping[str, np.ndarray],
-    expected: Mapping[str, np.ndarray],
-    tol: float = 1e-6,
-    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-) -> list[str]:
-    """``gradient_mismatches``, with context-dependent mistakes named where one matches.
-
-    expected: name -> array, in the order backprop computes them (dscores, dW2, db2, dhidden,
-    dW1, db1), so the first problem listed is the first wrong gradient.
-    alternatives: name -> {description: what that gradient would be after the mistake}.
-    """
-    problems = gradient_mismatches(got, expected, tol)
-    alternatives = alternatives or {}
-    explained = []
-    for line in problems:
-        name = next(n for n in expected if line.startswith(f"{n}: "))
-        if name in alternatives and got.get(name) is not None:
-            hint = fingerprint(got[name], expected[name], alternatives=alternatives[name])
-            if hint and hint not in line:
-                line += f"; {hint}"
-        explained.append(line)
-    return explained
-
-
-def assert_gradients_explained(
-    got: Mapping[str, np.ndarray],
-    expected: Mapping[str, np.ndarray],
-    tol: float = 1e-6,
-    context: str = "",
-    alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-) -> None:
-    """``assert_gradients_close`` that also names the mistakes in ``alternatives``."""
-    problems = gradient_problems(got, expected, tol, alternatives)
-    _fail_with(problems, context)
 
 
 def regularisation_mistakes(expected: np.ndarray, reg_gradient: np.ndarray,
@@ -339,37 +313,14 @@ def norm_rel_error(a, b, eps: float = 1e-12) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), eps))
 
 
-def normwise_gradient_problems(
+def normwise_gradient_mismatches(
     got: Mapping[str, np.ndarray],
     expected: Mapping[str, np.ndarray],
     tol: float = 1e-5,
     alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> list[str]:
-    """``gradient_problems`` with the whole-array ``norm_rel_error`` instead of ``rel_error``.
-
-    expected: name -> array, in the order backprop computes them, so the first line returned
-    is the first wrong gradient. alternatives: as for ``gradient_problems``.
-    """
-    alternatives = alternatives or {}
-    problems = []
-    for name, want in expected.items():
-        if got.get(name) is None:
-            problems.append(f"{name}: missing (got keys {sorted(got)})")
-            continue
-        have = np.asarray(got[name], dtype=float)
-        want = np.asarray(want, dtype=float)
-        if have.shape != want.shape:
-            problem = f"{name}: shape {have.shape}, expected {want.shape}"
-        elif not np.all(np.isfinite(have)):
-            problem = f"{name}: contains nan or inf"
-        else:
-            err = norm_rel_error(have, want)
-            if err <= tol:
-                continue
-            problem = f"{name}: relative error {err:.2e} (tolerance {tol:.0e})"
-        hint = fingerprint(have, want, alternatives=alternatives.get(name))
-        problems.append(problem + (f"; {hint}" if hint else ""))
-    return problems
+    """``gradient_mismatches`` with the whole-array ``norm_rel_error`` (float32-safe)."""
+    return gradient_mismatches(got, expected, tol, alternatives, error=norm_rel_error)
 
 
 def assert_gradients_close_normwise(
@@ -379,6 +330,5 @@ def assert_gradients_close_normwise(
     context: str = "",
     alternatives: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> None:
-    """``assert_gradients_explained`` with whole-array relative errors (float32-safe)."""
-    problems = normwise_gradient_problems(got, expected, tol, alternatives)
-    _fail_with(problems, context)
+    """``assert_gradients_close`` with whole-array relative errors (float32-safe)."""
+    _fail_with(normwise_gradient_mismatches(got, expected, tol, alternatives), context)

@@ -17,7 +17,7 @@ import pytest
 from course.gradient_check import (
     activation_derivative_mistakes,
     fingerprint,
-    gradient_problems,
+    gradient_mismatches,
     propagate_mistakes,
     regularisation_mistakes,
 )
@@ -198,15 +198,15 @@ def test_activation_mistakes_are_named_through_the_backward_pass(activation):
     alternatives = propagate_mistakes(mistakes, backward)
     right = backward(RIGHT_DERIVATIVE[activation](z))
     for description, local in mistakes.items():
-        problems = gradient_problems(backward(local), right, alternatives=alternatives)
+        problems = gradient_mismatches(backward(local), right, alternatives=alternatives)
         assert problems and description in problems[0], (description, problems)
-    assert gradient_problems(right, right, alternatives=alternatives) == []
+    assert gradient_mismatches(right, right, alternatives=alternatives) == []
 
 
-def test_gradient_problems_report_the_first_wrong_gradient_with_its_hint():
+def test_gradient_mismatches_report_the_first_wrong_gradient_with_its_hint():
     expected = {"dscores": RIGHT, "dW2": RIGHT.T @ RIGHT, "db2": RIGHT.sum(0)}
     got = {"dscores": RIGHT, "dW2": (RIGHT.T @ RIGHT).T * 3, "db2": RIGHT.sum(1)}
-    problems = gradient_problems(got, expected, alternatives={
+    problems = gradient_mismatches(got, expected, alternatives={
         "dW2": {"the 1/N is missing": 3 * expected["dW2"]}})
     assert problems[0].startswith("dW2: relative error") and "1/N is missing" in problems[0]
     assert problems[1].startswith("db2: shape (4,)") and "wrong axis" in problems[1]

@@ -22,7 +22,7 @@ from course.datasets import spiral
 from course.gradient_check import (
     activation_derivative_mistakes,
     norm_rel_error,
-    normwise_gradient_problems,
+    normwise_gradient_mismatches,
     propagate_mistakes,
     regularisation_mistakes,
 )
@@ -174,7 +174,7 @@ def _first_wrong_step(steps) -> str:
     for description, compute in steps:
         try:
             got, expected, alternatives = compute()
-            problems = normwise_gradient_problems(got, expected, GRAD_TOL, alternatives)
+            problems = normwise_gradient_mismatches(got, expected, GRAD_TOL, alternatives)
         except Exception as error:  # the student's layer crashed: that is the finding
             problems = [f"raised {type(error).__name__}: {error}"]
         if problems:
@@ -217,7 +217,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
                                  "softmax_cross_entropy(scores, y)")
         problems = [p for p in [_loss_problem("loss", loss, reference_cross_entropy(scores, y))]
                     if p]
-        problems += normwise_gradient_problems(
+        problems += normwise_gradient_mismatches(
             {"dscores": dscores},
             {"dscores": autograd.grad(reference_cross_entropy)(scores, y)},
             GRAD_TOL, _dscores_alternatives(scores, y))
@@ -251,7 +251,7 @@ def check_softmax_is_stable(softmax_cross_entropy):
                 f"softmax_cross_entropy returned nan or inf for scores around {label}: "
                 "exp(1000) overflows to inf and exp(-1000) underflows to 0. Subtract each "
                 "row's maximum score before exponentiating; the softmax does not change.")
-        problems = normwise_gradient_problems(
+        problems = normwise_gradient_mismatches(
             {"loss": shifted_loss, "dscores": shifted_dscores},
             {"loss": loss, "dscores": dscores}, STABILITY_TOL)
         _fail("softmax_cross_entropy", f"for scores around {label}", problems,
@@ -275,7 +275,7 @@ def check_linear_layer(linear_forward, linear_backward):
                               "linear_backward(dout, cache)")
         expected = dict(zip(["dX", "dW", "db"], _linear_gradients(X, W, b, dout)))
         _fail("linear_backward", context,
-              normwise_gradient_problems({"dX": dX, "dW": dW, "db": db}, expected, GRAD_TOL))
+              normwise_gradient_mismatches({"dX": dX, "dW": dW, "db": db}, expected, GRAD_TOL))
 
 
 def check_relu_layer(relu_forward, relu_backward):
@@ -289,7 +289,7 @@ def check_relu_layer(relu_forward, relu_backward):
         dz = relu_backward(dout.copy(), cache)
         alternatives = {"dz": {RELU_MASK_FROM_GRADIENT: dout * (dout > 0)}}
         _fail("relu_backward", f"for z of shape {shape}",
-              normwise_gradient_problems({"dz": dz}, {"dz": _relu_gradient(z, dout)}, GRAD_TOL,
+              normwise_gradient_mismatches({"dz": dz}, {"dz": _relu_gradient(z, dout)}, GRAD_TOL,
                                          alternatives))
 
 
@@ -313,7 +313,7 @@ def _full_gradient_problems(loss_fn, reference, params, X, y, reg, alternatives)
         return [f"grads should be a dict with keys {sorted(params)}, got {type(grads).__name__}"]
     expected = autograd.grad(reference)(params, X, y, reg)
     problem = _loss_problem("loss", loss, reference(params, X, y, reg))
-    return ([problem] if problem else []) + normwise_gradient_problems(
+    return ([problem] if problem else []) + normwise_gradient_mismatches(
         {f"d{name}": grads.get(name) for name in params},
         {f"d{name}": expected[name] for name in params}, GRAD_TOL, alternatives)
 

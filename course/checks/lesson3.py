@@ -16,7 +16,7 @@ from course.datasets import as_generator, ring
 from course.gradient_check import (
     activation_derivative_mistakes,
     assert_gradients_close_normwise,
-    normwise_gradient_problems,
+    normwise_gradient_mismatches,
     propagate_mistakes,
     rel_error,
 )
@@ -283,7 +283,7 @@ def _first_wrong_gradient(backprop, X, y, params) -> str:
     if not isinstance(grads, dict):
         return f"; backprop returns {type(grads).__name__} where a dict of gradients belongs"
     # In the order backprop computes them, so the first problem is the first wrong gradient.
-    problems = normwise_gradient_problems(grads, {name: expected[name] for name in "cWbU"},
+    problems = normwise_gradient_mismatches(grads, {name: expected[name] for name in "cWbU"},
                                           tol=GRAD_TOL)
     if problems:
         return f"; the first wrong gradient of backprop at the starting point is {problems[0]}"
