@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+KERNEL_VENV := $(VENV)/kernel
 # nbgrader starts `alembic` and kernels by name: the venv's bin must come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
@@ -9,12 +10,20 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Two environments. .venv: the instructor's, with the student package and the grader.
+# $(KERNEL_VENV): the one every notebook kernel runs in, with the student package alone, so
+# no kernel (a student's, or a grading one) can import the grader.
+$(VENV)/.installed: pyproject.toml course/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# A kernel spec inside the venv, so notebooks run with the venv's packages.
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	$(BIN)/python -m pip install --quiet -e ./course -e '.[dev]'
+	$(PYTHON) -m venv $(KERNEL_VENV)
+	$(KERNEL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(KERNEL_VENV)/bin/python -m pip install --quiet -e ./course
+	# The kernel spec lives in .venv (where Jupyter and nbgrader look) but starts the kernel
+	# environment's python.
+	$(KERNEL_VENV)/bin/python -m ipykernel install --prefix $(VENV) --name python3 \
+		--display-name "Python 3 (ipykernel)"
 	touch $@
 
 lint: install
@@ -24,15 +33,15 @@ test: lint
 	$(BIN)/pytest
 
 release: install
-	$(BIN)/python -m course.instructor.course_dir
+	$(BIN)/python -m grader.instructor.course_dir
 
 demo: install
-	$(BIN)/python -m course.instructor.demo
+	$(BIN)/python -m grader.instructor.demo
 
 # Grade every submission in submitted/ (or only some lessons: make grade LESSONS="lesson1"),
 # with feedback, grades.csv and the class report in reports/.
 grade: install
-	$(BIN)/python -m course.instructor.grade_class $(LESSONS)
+	$(BIN)/python -m grader.instructor.grade_class $(LESSONS)
 
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=release

@@ -1,9 +1,12 @@
 """nbgrader settings for the course. Paths are relative to this folder (the course root)."""
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades
+from nbgrader.validator import Validator
 
-from course.instructor.feedback import HideCheckDetails
+from grader.instructor.feedback import HideCheckDetails
+from grader.instructor.grade_submission import autograde_preprocessors
+from grader.instructor.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821 -- injected by nbgrader when it loads this file
 
@@ -19,6 +22,15 @@ c.Execute.timeout = 120
 # nbclient skips cells tagged "skip-execution"; a student who tags a test cell so would pass
 # it unexecuted. No cell of this course is ever meant to be skipped.
 c.Execute.skip_cells_with_tag = "never-skip-a-graded-cell"
+
+# Hidden checks run in the grading process, never in the student's kernel, and decide each
+# test cell's points (grader/instructor/trusted.py): autograde and validate execute
+# notebooks with TrustedExecute. (Validator's list is not a configurable trait in nbgrader
+# 0.9, so its default is replaced.)
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+Validator.class_traits()["preprocessors"].default_value = [
+    CheckCellMetadata, ClearOutput, TrustedExecute,
+]
 
 # Feedback shows check names, messages and numbers, never the checks themselves: hidden test
 # blocks are cleared (nbgrader #917, #1363) and tracebacks cut to the student's own frames

@@ -94,15 +94,6 @@ def linearly_separable(rng, n: int = 100, margin: float = 0.05):
     return X, (X[:, 1] > X[:, 0]).astype(int)
 
 
-def one_hot(y, classes: int | None = None):
-    """y: (N,) int labels. Returns (N, classes) float with a single 1 per row."""
-    y = np.asarray(y, dtype=int)
-    classes = int(y.max()) + 1 if classes is None else classes
-    encoded = np.zeros((len(y), classes))
-    encoded[np.arange(len(y)), y] = 1.0
-    return encoded
-
-
 def save_labelled_csv(path, X, y) -> None:
     """Write rows ``x, y, label`` with no header (the format ``load_labelled_csv`` reads)."""
     rows = np.column_stack([np.asarray(X, dtype=float), np.asarray(y, dtype=float)])

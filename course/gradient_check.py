@@ -1,7 +1,8 @@
-"""Numerical gradients and the comparisons that turn them into checks.
+"""Comparisons that turn gradients into checks with a message: relative errors, the common
+mistakes a wrong gradient shows (transposed, sign flipped, off by a factor), and asserts.
 
-The lessons ask students to write a numerical gradient once (lesson 1); everything after
-that uses this module, so a bug in a student's checker never hides a bug in their backprop.
+Numerical gradients are not here: lesson 1 asks students to write one, and later lessons
+receive it with their release (``numerical.py`` beside the notebook).
 """
 
 from collections.abc import Callable, Mapping
@@ -18,40 +19,6 @@ def rel_error(a, b, eps: float = 1e-12) -> float:
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), eps), initial=0.0))
-
-
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5):
-    """Central-difference gradient of a scalar function.
-
-    f: takes an array shaped like ``x`` and returns a scalar.
-    x: (any shape) float array; perturbed in place one entry at a time and restored.
-    Returns an array shaped like ``x`` with ``(f(x + h e_i) - f(x - h e_i)) / 2h``.
-    """
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"numerical_gradient needs a float array, got dtype {x.dtype}")
-    grad = np.zeros_like(x, dtype=float)
-    for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + h
-        f_plus = float(f(x))
-        x[index] = original - h
-        f_minus = float(f(x))
-        x[index] = original
-        grad[index] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x, dout, h: float = 1e-5):
-    """Gradient of ``sum(f(x) * dout)`` with respect to ``x``, by central differences.
-
-    This is what a layer's backward pass must return when the layer's output receives the
-    upstream gradient ``dout``.
-    f: array-valued function of ``x``; dout: same shape as ``f(x)``.
-    Returns an array shaped like ``x``.
-    """
-    dout = np.asarray(dout, dtype=float)
-    return numerical_gradient(lambda z: np.sum(np.asarray(f(z)) * dout), x, h)
 
 
 def fingerprint(got: np.ndarray, expected: np.ndarray, tol: float = 1e-4, *,
@@ -212,10 +179,9 @@ def assert_gradients_close(
 
 
 # --- Mistakes that need context ----------------------------------------------------------
-# fingerprint() sees only (got, expected). A missing regularisation term or an activation
-# derivative taken at the wrong quantity can only be recognised by a check that knows the
-# weights or the pre-activations: it builds what each mistake would produce with the
-# helpers below and passes them as ``alternatives``.
+# fingerprint() sees only (got, expected). A missing regularisation term can only be
+# recognised by a check that knows the weights: it builds what each slip would produce and
+# passes them as ``alternatives``.
 
 
 def regularisation_mistakes(expected: np.ndarray, reg_gradient: np.ndarray,
@@ -236,65 +202,6 @@ def regularisation_mistakes(expected: np.ndarray, reg_gradient: np.ndarray,
             expected - 0.5 * reg_gradient,
         "the regularisation term's gradient has the wrong sign": expected - 2 * reg_gradient,
     }
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def activation_derivative_mistakes(activation: str, z: np.ndarray) -> dict[str, np.ndarray]:
-    """Wrong local derivatives students use in place of f'(z), by description.
-
-    activation: "sigmoid", "tanh" or "relu"; z: the pre-activation, any shape. Returns
-    description -> the factor the mistake multiplies the upstream gradient by (shaped like z).
-    Push each through the rest of the backward pass with ``propagate_mistakes``.
-    """
-    z = np.asarray(z, dtype=float)
-    if activation == "sigmoid":
-        a = _sigmoid(z)
-        return {
-            "the sigmoid derivative was taken at its output a instead of its input z":
-                _sigmoid(a) * (1 - _sigmoid(a)),
-            "a*(1-a) was computed from the pre-activation z instead of the output a":
-                z * (1 - z),
-            "the sigmoid itself was used where its derivative a*(1-a) belongs": a,
-            "tanh's derivative 1-a^2 was used for a sigmoid": 1 - a ** 2,
-            "the activation's derivative is missing": np.ones_like(z),
-        }
-    if activation == "tanh":
-        a = np.tanh(z)
-        return {
-            "the tanh derivative was taken at its output a instead of its input z":
-                1 - np.tanh(a) ** 2,
-            "1-a^2 was computed from the pre-activation z instead of the output a": 1 - z ** 2,
-            "tanh itself was used where its derivative 1-a^2 belongs": a,
-            "the sigmoid's derivative a*(1-a) was used for tanh": a * (1 - a),
-            "the activation's derivative is missing": np.ones_like(z),
-        }
-    if activation == "relu":
-        # Taking the ReLU mask at the output gives the same mask, so it is no mistake.
-        return {
-            "the ReLU output was used where its derivative (z > 0) belongs": np.maximum(z, 0),
-            "the activation's derivative is missing": np.ones_like(z),
-        }
-    raise ValueError(f"unknown activation {activation!r}")
-
-
-def propagate_mistakes(
-    local_mistakes: Mapping[str, np.ndarray],
-    backward: Callable[[np.ndarray], Mapping[str, np.ndarray]],
-) -> dict[str, dict[str, np.ndarray]]:
-    """gradient name -> {description: that gradient under the mistake}, for ``alternatives``.
-
-    local_mistakes: description -> wrong local derivative (``activation_derivative_mistakes``).
-    backward: the rest of the reference backward pass, from a local derivative to the
-    gradients it feeds (e.g. ``lambda d: {"dW1": X.T @ (dh * d), "db1": (dh * d).sum(0)}``).
-    """
-    alternatives: dict[str, dict[str, np.ndarray]] = {}
-    for description, local in local_mistakes.items():
-        for name, wrong in backward(local).items():
-            alternatives.setdefault(name, {})[description] = wrong
-    return alternatives
 
 
 # --- Whole-array comparison --------------------------------------------------------------
@@ -332,3 +239,16 @@ def assert_gradients_close_normwise(
 ) -> None:
     """``assert_gradients_close`` with whole-array relative errors (float32-safe)."""
     _fail_with(normwise_gradient_mismatches(got, expected, tol, alternatives), context)
+
+
+def assert_values(what: str, got, expected, tol: float = 1e-8) -> None:
+    """Compare named values at a point the student can see; the message shows both.
+
+    what: e.g. "grad_product(-2, 5)"; got, expected: name -> number or array.
+    """
+    for name, want in expected.items():
+        have = got.get(name) if isinstance(got, dict) else None
+        if have is None or np.shape(have) != np.shape(want) or not np.allclose(
+            have, want, rtol=tol, atol=tol
+        ):
+            raise AssertionError(f"{what}: {name} should be {want!r}, got {have!r}")

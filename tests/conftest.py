@@ -2,16 +2,17 @@
 
 Grading is the slow part, so each lesson's class (reference solution, untouched stub and
 every catalogued variant) is autograded once per test session, on first use, by real
-``nbgrader autograde`` in a temporary course folder (course.instructor.sandbox, the same
+``nbgrader autograde`` in a temporary course folder (grader.instructor.sandbox, the same
 path the mutation report and the grading budget use).
 """
 
+import os
 from pathlib import Path
 
 import pytest
 
-from course.instructor.course_dir import lessons
-from course.instructor.sandbox import GradedCourse, copy_course
+from grader.instructor.course_dir import lessons
+from grader.instructor.sandbox import GradedCourse, copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = lessons(ROOT)
@@ -20,3 +21,8 @@ LESSONS = lessons(ROOT)
 @pytest.fixture(scope="session")
 def course(tmp_path_factory) -> GradedCourse:
     return GradedCourse(copy_course(ROOT, tmp_path_factory.mktemp("course")), LESSONS)
+
+
+# Hidden inputs are drawn from the course secret; the suite fixes one so its verdicts are
+# reproducible (tests/test_trust.py checks that another secret draws other inputs).
+os.environ.setdefault("COURSE_SECRET", "5eed0f7e57c0de5eed0f7e57c0de0001")

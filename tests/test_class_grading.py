@@ -18,12 +18,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.instructor import grade_class, journal
-from course.instructor.course_dir import generate_release
-from course.instructor.gradebook import cell_scores
-from course.instructor.journal import GRADED, NOT_GRADED, REPAIRED
-from course.instructor.submissions import apply_variant, reference_answers, write_submission
-from course.instructor.variants import variants_for
+from grader.instructor import grade_class, journal
+from grader.instructor.course_dir import generate_release
+from grader.instructor.gradebook import cell_scores
+from grader.instructor.journal import GRADED, NOT_GRADED, REPAIRED
+from grader.instructor.submissions import apply_variant, reference_answers, write_submission
+from grader.instructor.variants import variants_for
 from tests.conftest import ROOT
 
 LESSON = "lesson1"
@@ -300,7 +300,7 @@ def test_killed_run_resumes_to_the_same_gradebook(graded_class, tmp_path_factory
     full_root, _, _ = graded_class
     students = ["good", "buggy-xor", "deleted-cells", "kernel-dies"]
     root = new_course(tmp_path_factory, "killed", students)
-    command = [sys.executable, "-m", "course.instructor.grade_class", LESSON, "--root",
+    command = [sys.executable, "-m", "grader.instructor.grade_class", LESSON, "--root",
                str(root), "--jobs", "1", "--timeout", "10", "--memory-limit-mb", "1536",
                "--quiet"]
     run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,

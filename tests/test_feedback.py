@@ -15,21 +15,20 @@ import numpy as np
 import pytest
 
 from course.gradient_check import (
-    activation_derivative_mistakes,
     fingerprint,
     gradient_mismatches,
-    propagate_mistakes,
     regularisation_mistakes,
 )
-from course.instructor.course_dir import notebook_name
-from course.instructor.feedback import (
+from grader.checks.mistakes import activation_derivative_mistakes, propagate_mistakes
+from grader.instructor.course_dir import notebook_name
+from grader.instructor.feedback import (
     COURSE_PACKAGE,
     HideCheckDetails,
     feedback_text,
     squash,
 )
-from course.instructor.sandbox import SOLUTION, STUB, source_notebook, variant_student
-from course.instructor.variants import variants_for
+from grader.instructor.sandbox import SOLUTION, STUB, source_notebook, variant_student
+from grader.instructor.variants import variants_for
 from tests.conftest import LESSONS, ROOT
 
 CHECKS_DIR = ROOT / "course" / "checks"

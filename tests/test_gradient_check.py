@@ -7,10 +7,9 @@ from course.gradient_check import (
     assert_gradients_close,
     fingerprint,
     gradient_mismatches,
-    numerical_gradient,
-    numerical_gradient_array,
     rel_error,
 )
+from grader.handouts.numerical import numerical_gradient, numerical_gradient_array
 
 
 def test_rel_error_is_zero_for_equal_arrays_and_one_for_opposite_signs():

@@ -9,12 +9,12 @@ loses none) with a failure message that names the problem. The catalogue holds a
 import nbformat
 import pytest
 
-from course.instructor.course_dir import generate_release, nbgrader
-from course.instructor.gradebook import cell_scores
-from course.instructor.mutation_report import MIN_BUGS, MIN_CORRECT, lesson_rows
-from course.instructor.sandbox import copy_course, source_notebook
-from course.instructor.submissions import write_submission
-from course.instructor.variants import variants_for
+from grader.instructor.course_dir import generate_release, nbgrader
+from grader.instructor.gradebook import cell_scores
+from grader.instructor.mutation_report import MIN_BUGS, MIN_CORRECT, lesson_rows
+from grader.instructor.sandbox import copy_course, source_notebook
+from grader.instructor.submissions import write_submission
+from grader.instructor.variants import variants_for
 from tests.conftest import LESSONS, ROOT
 
 VARIANTS = [(lesson, variant) for lesson in LESSONS for variant in variants_for(lesson)]
@@ -75,7 +75,7 @@ def test_every_check_fails_on_some_bug(lesson):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_mutation_report_finds_no_problems(course, lesson):
-    """The report's verdicts (python -m course.instructor.mutation_report) on the same grades."""
+    """The report's verdicts (python -m grader.instructor.mutation_report) on the same grades."""
     problems = [f"{row.student}: {row.problem()}" for row in lesson_rows(course, lesson)
                 if row.problem()]
     assert problems == []

@@ -8,10 +8,10 @@ timings, the mutation report's rows.
 import nbformat
 import pytest
 
-from course.checks.common import Calibration
-from course.instructor.calibrate import format_table
-from course.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
-from course.instructor.mutation_report import Row, format_rows
+from grader.checks.common import Calibration
+from grader.instructor.calibrate import format_table
+from grader.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
+from grader.instructor.mutation_report import Row, format_rows
 
 
 def test_calibration_of_an_accuracy_takes_the_lowest_seed():
@@ -34,7 +34,7 @@ def test_calibration_table_marks_failures():
 def test_strip_hidden_tests_keeps_the_visible_check(tmp_path):
     path = tmp_path / "n.ipynb"
     source = ('"""Check: f."""\nassert f(1) == 2\n### BEGIN HIDDEN TESTS\n'
-              "from course.checks import lesson9\nlesson9.check_f(f)\n### END HIDDEN TESTS\n")
+              "from grader.checks import lesson9\nlesson9.check_f(f)\n### END HIDDEN TESTS\n")
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
     assert strip_hidden_tests(path) == 1
     assert nbformat.read(path, as_version=4).cells[0].source == (

@@ -13,9 +13,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from course.checks import lesson2
-from course.instructor.submissions import apply_variant, reference_answers
-from course.instructor.variants import variants_for
+from grader.checks import lesson2
+from grader.instructor.submissions import apply_variant, reference_answers
+from grader.instructor.variants import variants_for
 from tests.conftest import ROOT
 
 SOURCE = ROOT / "source" / "lesson2" / "spiral_softmax.ipynb"

@@ -7,7 +7,7 @@ checks speak first; here the hidden checks are judged on their own, in a few sec
 import numpy as np
 import pytest
 
-from course.checks import lesson3
+from grader.checks import lesson3
 
 
 def sigmoid(z):

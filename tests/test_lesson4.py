@@ -1,14 +1,15 @@
-"""Lesson 4: the reference MLP (course.mlp), the committed data files and the hidden checks."""
+"""Lesson 4: the reference MLP (grader.handouts.mlp), the data files and the hidden checks."""
 
 import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from course import datasets, mlp
-from course.checks import lesson4
+from course import datasets
 from course.gradient_check import rel_error
-from course.make_lesson4_data import LESSON_DIR, write_lesson4_data
+from grader.checks import lesson4
+from grader.handouts import mlp
+from grader.make_lesson4_data import LESSON_DIR, write_lesson4_data
 
 
 def autograd_mse(params, X, Y):
@@ -24,7 +25,7 @@ def test_mlp_backward_matches_autograd(sizes):
     params["b1"] = rng.normal(size=sizes[1])  # non-zero biases exercise their gradients
     params["b2"] = rng.normal(size=sizes[2])
     X = rng.normal(size=(11, sizes[0]))
-    Y = datasets.one_hot(rng.integers(0, sizes[2], size=11), sizes[2])
+    Y = mlp.one_hot(rng.integers(0, sizes[2], size=11), sizes[2])
     out, cache = mlp.mlp_forward(params, X)
     grads = mlp.mlp_backward(params, cache, Y)
     expected = autograd.grad(autograd_mse)(params, X, Y)
@@ -56,7 +57,7 @@ def test_reference_trains_on_the_lesson_data():
     X, y = datasets.load_labelled_csv(LESSON_DIR / "train.csv")
     X_test, y_test = datasets.load_labelled_csv(LESSON_DIR / "test.csv")
     params = mlp.init_mlp(1024)
-    losses = mlp.train(params, X, datasets.one_hot(y, 3), epochs=lesson4.EPOCHS,
+    losses = mlp.train(params, X, mlp.one_hot(y, 3), epochs=lesson4.EPOCHS,
                        learning_rate=lesson4.LEARNING_RATE)
     assert losses[-1] < 0.1 * losses[0]
     assert mlp.accuracy(params, X_test, y_test) >= lesson4.ACCURACY_THRESHOLD
@@ -66,7 +67,7 @@ def test_committed_data_files_are_what_the_script_writes(tmp_path):
     written = write_lesson4_data(tmp_path)
     for path in written:
         assert path.read_bytes() == (LESSON_DIR / path.name).read_bytes(), (
-            f"source/lesson4/{path.name} differs from `python -m course.make_lesson4_data`")
+            f"source/lesson4/{path.name} differs from `python -m grader.make_lesson4_data`")
 
 
 @pytest.mark.parametrize(("name", "rows"), [("train.csv", 210), ("test.csv", 90)])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course import datasets
-from course.checks import layers, lesson5
+from grader.checks import layers, lesson5
 
 
 def test_linearly_separable_keeps_a_margin():

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course.instructor.course_dir import nbgrader, notebook_name
+from grader.instructor.course_dir import nbgrader, notebook_name
 from tests.conftest import LESSONS, ROOT
 
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION")
@@ -40,7 +40,7 @@ def test_release_has_no_solution_or_hidden_text(course, lesson):
     assert leaked == []
     nb = nbformat.read(release_notebook(course.root, lesson), as_version=4)
     hidden_calls = [cell.source for cell in nb.cells
-                    if f"from course.checks import {lesson}" in cell.source]
+                    if f"from grader.checks import {lesson}" in cell.source]
     assert hidden_calls == [], "a hidden check call survived into the release"
 
 

@@ -1,0 +1,325 @@
+"""Checks for lesson 3: a 2-3-1 tanh network with logistic cross-entropy on ring data.
+
+The network is ``G = X U^T + b, H = tanh(G), z = H W + c, p = sigmoid(z)``, with parameters
+U (3, 2), b (3,), W (3,), c (scalar), and the cost is the mean logistic cross-entropy of the
+logits z. The student's ``backward(dz, cache)`` reads only ``cache["X"], ["G"], ["H"], ["W"]``,
+so each backward check hands it a correct cache and a correct upstream gradient: a bug in
+forward or in the loss never hides (or fakes) a bug in backward.
+"""
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+
+from course.datasets import as_generator, ring
+from course.gradient_check import (
+    assert_gradients_close_normwise,
+    normwise_gradient_mismatches,
+    rel_error,
+)
+from grader.checks.common import Calibration, as_tuple, rng_for
+from grader.checks.mistakes import activation_derivative_mistakes, propagate_mistakes
+
+HIDDEN_UNITS = 3
+CACHE_KEYS = ("X", "G", "H", "W")
+# Whole-array relative error: float32 rounding (~1e-7) must pass, a bug (>1e-2) must not.
+GRAD_TOL = 1e-5
+VALUE_RTOL = 1e-5
+VALUE_ATOL = 1e-5
+
+# Training as in the lesson. Weights start at normal(0, INIT_SCALE); with scale 1 about one
+# initialisation in fifty ends in a poor local minimum (two units cut off one side of the ring).
+INIT_SCALE = 0.5
+ALPHA = 1.0
+STEPS = 1000
+TRAIN_POINTS = 500
+TEST_POINTS = 1000
+# The reference clears these on every calibration seed (see calibrate and tests/test_lesson3.py).
+MIN_TEST_ACCURACY = 0.95
+MAX_TRAIN_LOSS = 0.05
+
+
+def init_params(rng, scale: float = INIT_SCALE) -> dict:
+    """U (3, 2) and W (3,) drawn from normal(0, scale); b (3,) and c start at zero."""
+    rng = as_generator(rng)
+    return {"U": rng.normal(scale=scale, size=(HIDDEN_UNITS, 2)), "b": np.zeros(HIDDEN_UNITS),
+            "W": rng.normal(scale=scale, size=HIDDEN_UNITS), "c": 0.0}
+
+
+def reference_logits(params, X):
+    """z: (N,) logits of the 2-3-1 network for X: (N, 2)."""
+    return anp.dot(anp.tanh(anp.dot(X, params["U"].T) + params["b"]), params["W"]) + params["c"]
+
+
+def reference_cost(z, y):
+    """Mean logistic cross-entropy of logits z: (N,) against labels y: (N,) in {0, 1}."""
+    return anp.mean(anp.logaddexp(0.0, z) - y * z)
+
+
+def _random_params(rng) -> dict:
+    """Parameters away from zero, so every gradient has a clear direction."""
+    return {"U": rng.normal(size=(HIDDEN_UNITS, 2)), "b": rng.normal(size=HIDDEN_UNITS),
+            "W": rng.normal(size=HIDDEN_UNITS), "c": float(rng.normal())}
+
+
+def _random_batch(rng, n: int):
+    """X: (n, 2) points spread over the ring's square, y: (n,) int labels."""
+    return rng.uniform(-5.0, 5.0, size=(n, 2)), rng.integers(0, 2, size=n)
+
+
+def _copy(params: dict) -> dict:
+    return {name: np.copy(value) for name, value in params.items()}
+
+
+class _Cache(dict):
+    """The cache forward documents; reading any other key fails with a message that says so."""
+
+    def __missing__(self, key):
+        raise AssertionError(f"backward read cache[{key!r}], but forward's cache holds only "
+                             f"{', '.join(CACHE_KEYS)} (see forward's docstring)")
+
+
+def _reference_cache(params, X) -> _Cache:
+    G = np.dot(X, params["U"].T) + params["b"]
+    return _Cache(X=X.copy(), G=G, H=np.tanh(G), W=np.copy(params["W"]))
+
+
+def _close(got, want) -> bool:
+    return np.shape(got) == np.shape(want) and bool(
+        np.allclose(got, want, rtol=VALUE_RTOL, atol=VALUE_ATOL))
+
+
+def check_forward(forward):
+    """forward(X, params) returns the logits and the documented cache, at fresh inputs."""
+    rng = rng_for("lesson3_forward")
+    for n in (1, 6, 40):
+        params = _random_params(rng)
+        X, _ = _random_batch(rng, n)
+        where = f"on {n} fresh random points"
+        z, cache = as_tuple(forward(X.copy(), _copy(params)), 2, "forward(X, params)")
+        expected_z = reference_logits(params, X)
+        if np.shape(z) != (n,):
+            raise AssertionError(f"forward: z has shape {np.shape(z)} {where}; expected "
+                                 f"({n},), one logit per point")
+        if not _close(z, expected_z):
+            raise AssertionError(f"forward: the logits z are wrong {where} (relative error "
+                                 f"{rel_error(z, expected_z):.2e})")
+        if not isinstance(cache, dict) or set(CACHE_KEYS) - set(cache):
+            raise AssertionError(f"forward: the cache should be a dict with keys "
+                                 f"{', '.join(CACHE_KEYS)}; got {cache!r:.80}")
+        expected = _reference_cache(params, X)
+        for key in CACHE_KEYS:
+            if not _close(cache[key], expected[key]):
+                hint = (": it holds H, so G was overwritten (an in-place tanh?)"
+                        if key == "G" and _close(cache[key], expected["H"]) else "")
+                raise AssertionError(f"forward: cache[{key!r}] is wrong {where} "
+                                     f"(shape {np.shape(cache[key])}){hint}")
+
+
+def _finite(value) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+
+
+def _cost_and_dz(logistic_cross_entropy, z, y, where):
+    """The student's (loss, dz), which must both be finite."""
+    loss, dz = as_tuple(logistic_cross_entropy(z.copy(), y.copy()), 2,
+                        "logistic_cross_entropy(z, y)")
+    if not (_finite(loss) and _finite(dz)):
+        raise AssertionError(f"logistic_cross_entropy returned nan or inf {where} "
+                             f"(loss {'finite' if _finite(loss) else 'not finite'}, "
+                             f"dz {'finite' if _finite(dz) else 'not finite'}): compute the "
+                             "loss from z in the stable form")
+    return loss, dz
+
+
+def check_logistic_cross_entropy(logistic_cross_entropy):
+    """logistic_cross_entropy(z, y) returns the mean cost and dcost/dz at moderate logits."""
+    rng = rng_for("lesson3_loss")
+    for n in (1, 7, 200):
+        z = rng.normal(scale=3.0, size=n)
+        y = rng.integers(0, 2, size=n)
+        where = f"for {n} fresh logits between {z.min():.2f} and {z.max():.2f}"
+        loss, dz = _cost_and_dz(logistic_cross_entropy, z, y, where)
+        assert_gradients_close_normwise(
+            {"loss": loss, "dz": dz},
+            {"loss": reference_cost(z, y), "dz": autograd.grad(reference_cost)(z, y)},
+            tol=GRAD_TOL, context=where)
+
+
+def check_large_logits(logistic_cross_entropy):
+    """Logits of size 500 to 1000 give a finite loss and dz, and the right loss.
+
+    One point at a time, so that the mean and the 1/N in dz, which check_logistic_cross_entropy
+    judges, cannot cost these points as well.
+    """
+    rng = rng_for("lesson3_large_logits")
+    z = rng.choice([-1.0, 1.0], size=12) * rng.uniform(500.0, 1000.0, size=12)
+    y = np.tile([0, 1], 6)
+    for z_i, y_i in zip(z, y):
+        where = f"for the single logit z = {z_i:.1f} with label {y_i}"
+        loss, _ = _cost_and_dz(logistic_cross_entropy, np.array([z_i]), np.array([y_i]), where)
+        expected = float(reference_cost(np.array([z_i]), np.array([y_i])))
+        if not np.isclose(float(loss), expected, rtol=GRAD_TOL, atol=1e-8):
+            raise AssertionError(f"logistic_cross_entropy gives the loss {float(loss):.6g} "
+                                 f"{where}; the stable form gives {expected:.6g}")
+    z = np.concatenate([rng.uniform(-1000.0, 1000.0, size=30), rng.normal(size=10)])
+    _cost_and_dz(logistic_cross_entropy, z, rng.integers(0, 2, size=40),
+                 "for 40 logits mixing sizes up to 1000 with small ones")
+
+
+def _backward_problem(rng, n: int):
+    """Fresh params, data, a correct cache and an arbitrary upstream gradient dz."""
+    params = _random_params(rng)
+    X, _ = _random_batch(rng, n)
+    dz = rng.normal(size=n)
+    expected = autograd.grad(lambda p: anp.sum(reference_logits(p, X) * dz))(params)
+    return params, X, dz, expected
+
+
+def _student_backward(backward, dz, params, X):
+    grads = backward(dz.copy(), _reference_cache(params, X))
+    if not isinstance(grads, dict):
+        raise AssertionError(f"backward should return a dict of gradients keyed U, b, W, c; "
+                             f"got {type(grads).__name__}")
+    return grads
+
+
+def check_output_layer_gradients(backward):
+    """backward(dz, cache) returns the right dW and dc, given a correct dz and cache."""
+    rng = rng_for("lesson3_output_layer")
+    for n in (1, 8, 60):
+        params, X, dz, expected = _backward_problem(rng, n)
+        cache = _reference_cache(params, X)
+        grads = _student_backward(backward, dz, params, X)
+        assert_gradients_close_normwise(
+            grads, {"W": expected["W"], "c": expected["c"]}, tol=GRAD_TOL,
+            context=f"for the output layer (dW, dc) of backward on {n} fresh random points, "
+                    "given the correct dz and cache",
+            alternatives={"W": {"dW was computed from the pre-activations G instead of the "
+                                "activations H = tanh(G)": cache["G"].T @ dz}})
+
+
+def _hidden_layer_mistakes(dz, cache) -> dict:
+    """gradient name -> {description: dU or db after a common slip}, for the diagnosis."""
+    X, G, W = cache["X"], cache["G"], cache["W"]
+
+    def from_local_derivative(local):
+        dG = np.outer(dz, W) * local
+        return {"U": dG.T @ X, "b": dG.sum(axis=0)}
+
+    mistakes = propagate_mistakes(activation_derivative_mistakes("tanh", G),
+                                  from_local_derivative)
+    without_W = np.outer(dz, np.ones_like(W)) * (1.0 - np.tanh(G) ** 2)
+    forgot_W = "dH is missing the factor W: the chain from z back to H runs through W"
+    mistakes["U"][forgot_W] = without_W.T @ X
+    mistakes["b"][forgot_W] = without_W.sum(axis=0)
+    return mistakes
+
+
+def check_hidden_layer_gradients(backward):
+    """backward(dz, cache) returns the right dU and db, given a correct dz and cache."""
+    rng = rng_for("lesson3_hidden_layer")
+    for n in (1, 8, 60):
+        params, X, dz, expected = _backward_problem(rng, n)
+        grads = _student_backward(backward, dz, params, X)
+        assert_gradients_close_normwise(
+            grads, {"U": expected["U"], "b": expected["b"]}, tol=GRAD_TOL,
+            context=f"for the hidden layer (dU, db) of backward on {n} fresh random points, "
+                    "given the correct dz and cache",
+            alternatives=_hidden_layer_mistakes(dz, _reference_cache(params, X)))
+
+
+def training_problem(rng):
+    """Training ring, starting parameters and held-out ring points, all from ``rng``."""
+    rng = as_generator(rng)
+    X, y = ring(rng, TRAIN_POINTS)
+    params = init_params(rng)
+    X_test, y_test = ring(rng, TEST_POINTS)
+    return X, y, params, X_test, y_test
+
+
+def train_reference(X, y, params, alpha: float = ALPHA, steps: int = STEPS) -> dict:
+    """Gradient descent with the hand-derived gradients (vectorised numpy, for calibration)."""
+    U, b, W, c = (np.array(params[name], dtype=float) for name in ("U", "b", "W", "c"))
+    n = len(y)
+    for _step in range(steps):
+        H = np.tanh(X @ U.T + b)
+        dz = (0.5 * (1.0 + np.tanh(0.5 * (H @ W + c))) - y) / n
+        dG = np.outer(dz, W) * (1.0 - H * H)
+        U -= alpha * (dG.T @ X)
+        b -= alpha * dG.sum(axis=0)
+        W -= alpha * (H.T @ dz)
+        c -= alpha * dz.sum()
+    return {"U": U, "b": b, "W": W, "c": c}
+
+
+def evaluate(params, X, y, X_test, y_test) -> tuple[float, float]:
+    """(training cost, held-out accuracy) of trained parameters."""
+    loss = float(reference_cost(reference_logits(params, X), y))
+    accuracy = float(np.mean((reference_logits(params, X_test) > 0) == (y_test == 1)))
+    return loss, accuracy
+
+
+def _as_float_params(params) -> dict:
+    if not isinstance(params, dict) or set(params) != {"U", "b", "W", "c"}:
+        raise AssertionError(f"gradient_descent should return (params, losses) with params a "
+                             f"dict keyed U, b, W, c; got {params!r:.80}")
+    shapes = {"U": (HIDDEN_UNITS, 2), "b": (HIDDEN_UNITS,), "W": (HIDDEN_UNITS,), "c": ()}
+    for name, shape in shapes.items():
+        if np.shape(params[name]) != shape:
+            raise AssertionError(f"gradient_descent returned params[{name!r}] of shape "
+                                 f"{np.shape(params[name])}; expected {shape}")
+    return {name: np.asarray(value, dtype=float) for name, value in params.items()}
+
+
+def _first_wrong_gradient(backprop, X, y, params) -> str:
+    """Where backprop's gradients at the starting point go wrong, or '' if they are right."""
+    try:
+        grads, _ = as_tuple(backprop(X.copy(), y.copy(), _copy(params)), 2, "backprop")
+    except Exception as error:  # any failure is the student's to see
+        return f"; backprop fails at the starting point ({type(error).__name__}: {error})"
+    expected = autograd.grad(lambda p: reference_cost(reference_logits(p, X), y))(params)
+    if not isinstance(grads, dict):
+        return f"; backprop returns {type(grads).__name__} where a dict of gradients belongs"
+    # In the order backprop computes them, so the first problem is the first wrong gradient.
+    problems = normwise_gradient_mismatches(grads, {name: expected[name] for name in "cWbU"},
+                                          tol=GRAD_TOL)
+    if problems:
+        return f"; the first wrong gradient of backprop at the starting point is {problems[0]}"
+    return ""
+
+
+def check_training(gradient_descent, backprop):
+    """gradient_descent trains a fresh ring to a low cost and a high held-out accuracy."""
+    X, y, params, X_test, y_test = training_problem(rng_for("lesson3_training"))
+    try:
+        result = gradient_descent(X.copy(), y.copy(), _copy(params), alpha=ALPHA, steps=STEPS)
+    except Exception as error:
+        raise AssertionError(f"gradient_descent failed on a fresh ring of {TRAIN_POINTS} points "
+                             f"({type(error).__name__}: {error})"
+                             + _first_wrong_gradient(backprop, X, y, params)) from None
+    trained, _ = as_tuple(result, 2, "gradient_descent(X, y, params, alpha, steps)")
+    trained = _as_float_params(trained)
+    loss, accuracy = evaluate(trained, X, y, X_test, y_test)
+    if not (loss <= MAX_TRAIN_LOSS and accuracy >= MIN_TEST_ACCURACY):
+        raise AssertionError(
+            f"after {STEPS} steps with alpha={ALPHA} on a fresh ring of {TRAIN_POINTS} points, "
+            f"the cost is {loss:.3f} (needs <= {MAX_TRAIN_LOSS}) and the accuracy on "
+            f"{TEST_POINTS} held-out points is {accuracy:.3f} (needs >= {MIN_TEST_ACCURACY})"
+            + _first_wrong_gradient(backprop, X, y, params))
+
+
+def calibrate(seeds=range(50)) -> list[Calibration]:
+    """Training loss and held-out accuracy of the reference, on the seeds and the grading
+    seed: both must pass for every one."""
+    results = {}
+    for seed in [*seeds, "grading"]:
+        rng = rng_for("lesson3_training") if seed == "grading" else seed
+        X, y, params, X_test, y_test = training_problem(rng)
+        results[seed] = evaluate(train_reference(X, y, params), X, y, X_test, y_test)
+    return [
+        Calibration.over("training loss", {s: r[0] for s, r in results.items()},
+                         MAX_TRAIN_LOSS, upper_bound=True),
+        Calibration.over("held-out accuracy", {s: r[1] for s, r in results.items()},
+                         MIN_TEST_ACCURACY),
+    ]

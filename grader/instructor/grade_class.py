@@ -1,0 +1,290 @@
+"""Grade a whole class with one command: ``python -m grader.instructor.grade_class [LESSON ...]``.
+
+For every submission in ``submitted/<student>/<lesson>/`` of the given lessons (default: all):
+
+1. inspect it (``repair``): an intact notebook is graded as submitted, a damaged one from a
+   repaired copy, an unreadable one is recorded with zero points;
+2. autograde it and generate its feedback with nbgrader's own API, one submission per request
+   in a few worker processes (``--jobs``), each cell limited in time and the kernel in memory;
+3. tick the progress bar (with ETA) and record the outcome, so that a rerun, or a run after a
+   kill, grades only what is not finished.
+
+Then ``nbgrader export`` writes ``grades.csv`` and ``report`` writes ``reports/index.html``:
+per-question pass rates, score distributions and the list of damaged submissions.
+"""
+
+import argparse
+import shutil
+import sys
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+from tqdm import tqdm
+
+from grader.instructor import journal, report
+from grader.instructor.course_dir import course_config, course_id, nbgrader, notebook_name
+from grader.instructor.course_dir import lessons as course_lessons
+from grader.instructor.grade_submission import gradebook_url
+from grader.instructor.journal import GRADED, NOT_GRADED, REPAIRED, Outcome
+from grader.instructor.repair import Finding, prepare
+from grader.instructor.safeguards import KERNEL_DIED, KERNEL_HUNG, TIMEOUT_ERROR
+from grader.instructor.workers import WorkerPool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How submissions are run. cell_timeout None: nbgrader_config.py's ``Execute.timeout``."""
+
+    cell_timeout: int | None = None
+    memory_limit_mb: int = 2048
+    max_output_bytes: int = 100_000
+    jobs: int = 2
+    submission_timeout: int | None = None
+    force: bool = False
+
+    def worker_options(self) -> list[str]:
+        options = ["--memory-limit-mb", str(self.memory_limit_mb),
+                   "--max-output-bytes", str(self.max_output_bytes)]
+        return options + (["--timeout", str(self.cell_timeout)] if self.cell_timeout else [])
+
+
+def effective_cell_timeout(root: Path, settings: Settings) -> int:
+    configured = course_config(root).get("Execute", {}).get("timeout", 30)
+    return settings.cell_timeout or int(configured)
+
+
+def submissions(root: Path, lesson_ids: list[str]) -> list[tuple[str, str]]:
+    """(lesson, student) for every submission folder of the lessons."""
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        return []
+    return [(lesson, student.name) for lesson in lesson_ids
+            for student in sorted(submitted.iterdir()) if (student / lesson).is_dir()]
+
+
+def ensure_in_gradebook(root: Path, lesson_ids: list[str], course_id: str) -> None:
+    """Generate the release of any lesson the gradebook does not know (autograde needs it)."""
+    for lesson in lesson_ids:
+        with Gradebook(gradebook_url(root), course_id) as gradebook:
+            try:
+                gradebook.find_notebook(notebook_name(root, lesson), lesson)
+                known = (root / "release" / lesson).is_dir()
+            except MissingEntry:
+                known = False
+        if not known:
+            nbgrader(root, "generate_assignment", lesson, "--force")
+
+
+def record_zero(root: Path, lesson: str, student: str, course_id: str) -> None:
+    """Zero for every graded cell, as nbgrader itself records a missing notebook, and no
+    stale autograded notebook or feedback from an earlier submission."""
+    with Gradebook(gradebook_url(root), course_id) as gradebook, warnings.catch_warnings():
+        # nbgrader's update_or_create_submission trips SQLAlchemy autoflush warnings on a
+        # new submission; the rows are written correctly, the warnings are noise.
+        warnings.simplefilter("ignore", SAWarning)
+        gradebook.update_or_create_student(student)
+        submission = gradebook.update_or_create_submission(lesson, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+    for step in ("autograded", "feedback"):
+        shutil.rmtree(root / step / student / lesson, ignore_errors=True)
+
+
+EXECUTION_PROBLEMS = {
+    TIMEOUT_ERROR: "ran past the {timeout} s time limit",
+    KERNEL_HUNG: "ran past the {timeout} s time limit and ignored the interrupt",
+    KERNEL_DIED: "killed the kernel",
+    "MemoryError": "ran out of memory (limit {memory} MiB)",
+}
+
+
+def execution_findings(root: Path, lesson: str, student: str, timeout: int,
+                       settings: Settings) -> list[Finding]:
+    """Cells of the autograded notebook that timed out, killed the kernel, ran out of memory
+    or printed more than the output limit."""
+    path = root / "autograded" / student / lesson / f"{notebook_name(root, lesson)}.ipynb"
+    findings = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        meta = cell.metadata.get("nbgrader", {})
+        where = f"cell {meta.get('grade_id', f'#{index + 1}')}"
+        graded = meta.get("grade") and not meta.get("solution")
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and output.ename in EXECUTION_PROBLEMS:
+                problem = EXECUTION_PROBLEMS[output.ename].format(
+                    timeout=timeout, memory=settings.memory_limit_mb)
+                action = ("0 points for this test" if graded
+                          else "cell stopped; the rest of the notebook was graded")
+                findings.append(Finding(where, problem, action, repaired=False))
+            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            if "of output removed ..." in text:
+                findings.append(Finding(where, "printed more than "
+                                        f"{settings.max_output_bytes} characters",
+                                        "output cut in the feedback", repaired=False))
+    return findings
+
+
+class ClassGrader:
+    """Grades submissions of one course folder with the given settings."""
+
+    def __init__(self, root: Path, settings: Settings, pool: WorkerPool, course_id: str):
+        self.root, self.settings, self.pool, self.course_id = root, settings, pool, course_id
+        self.timeout = effective_cell_timeout(root, settings)
+        self.budget = settings.submission_timeout or max(300, 30 * self.timeout)
+        self.settings_key = (f"timeout={self.timeout};memory={settings.memory_limit_mb};"
+                             f"output={settings.max_output_bytes}")
+        # Set when the run is interrupted: submissions cut short then are left unrecorded
+        # (graded again next run), not given zero.
+        self.stopping = threading.Event()
+
+    def fingerprint(self, lesson: str, student: str) -> str:
+        return journal.fingerprint(self.root, lesson, student, self.settings_key)
+
+    def grade(self, lesson: str, student: str) -> Outcome | None:
+        """Prepare, grade and inspect one submission; None only if the run is stopping."""
+        started = time.monotonic()
+        current = self.fingerprint(lesson, student)
+        journal.forget(self.root, lesson, student)
+        prepared = prepare(self.root, lesson, student)
+        findings = list(prepared.findings)
+        answer = {"success": False}
+        if prepared.input_step is not None:
+            request = {"lesson": lesson, "student": student, "input_step": prepared.input_step,
+                       "log": str(self.root / "reports" / "logs" / lesson / f"{student}.log")}
+            answer = self.pool.grade(request, self.budget)
+            if not answer["success"] and "database is locked" in answer["error"]:
+                answer = self.pool.grade(request, self.budget)  # autograde --force is idempotent
+            if not answer["success"]:
+                findings.append(Finding(f"{notebook_name(self.root, lesson)}.ipynb",
+                                        f"nbgrader could not grade it: {answer['error']}",
+                                        "0 points"))
+        if self.stopping.is_set():
+            return None
+        if not answer["success"]:
+            record_zero(self.root, lesson, student, self.course_id)
+            status = NOT_GRADED
+        else:
+            findings += execution_findings(self.root, lesson, student, self.timeout,
+                                           self.settings)
+            if answer.get("feedback_error"):
+                findings.append(Finding("feedback", answer["feedback_error"],
+                                        "no feedback page", repaired=False))
+            status = REPAIRED if prepared.repaired else GRADED
+        return Outcome(lesson, student, status, findings, round(time.monotonic() - started, 2),
+                       current)
+
+    def pending(self, work: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The submissions not already finished with the same inputs."""
+        if self.settings.force:
+            return list(work)
+        with Gradebook(gradebook_url(self.root), self.course_id) as gradebook:
+            return [(lesson, student) for lesson, student in work
+                    if not journal.still_valid(self.root, journal.load(self.root, lesson, student),
+                                               self.fingerprint(lesson, student), gradebook)]
+
+
+def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Settings(),
+        progress: bool = True) -> list[Outcome]:
+    """Grade every submission of the lessons, export grades.csv, write the report."""
+    root = Path(root).resolve()
+    lesson_ids = lesson_ids or course_lessons(root)
+    unknown = sorted(set(lesson_ids) - set(course_lessons(root)))
+    if unknown:
+        raise SystemExit(f"no such lesson in source/: {', '.join(unknown)}")
+    course = course_id(root)
+    with journal.exclusive_run(root) as lock_fd:
+        ensure_in_gradebook(root, lesson_ids, course)
+        work = submissions(root, lesson_ids)
+        log_path = root / "reports" / "logs" / "workers.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as log:
+            pool = WorkerPool(root, settings.jobs, settings.worker_options(), log, (lock_fd,))
+            grader = ClassGrader(root, settings, pool, course)
+            todo = grader.pending(work)
+            bar = tqdm(total=len(work), initial=len(work) - len(todo), unit="submission",
+                       desc="grading", disable=not progress, dynamic_ncols=True)
+            try:
+                with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as executor:
+                    futures = [executor.submit(grader.grade, *item) for item in todo]
+                    try:
+                        for future in as_completed(futures):
+                            outcome = future.result()
+                            if outcome is None:
+                                continue
+                            journal.save(root, outcome)
+                            bar.set_postfix_str(f"{outcome.lesson}/{outcome.student}: "
+                                                f"{outcome.status}")
+                            bar.update(1)
+                    except BaseException:  # Ctrl-C: stop now, keep what is finished
+                        grader.stopping.set()
+                        for future in futures:
+                            future.cancel()
+                        pool.kill()
+                        raise
+            finally:
+                bar.close()
+                pool.close()
+        nbgrader(root, "export")
+    outcomes = [journal.load(root, lesson, student) for lesson, student in work]
+    outcomes = [outcome for outcome in outcomes if outcome is not None]
+    page = report.write_report(root, lesson_ids, outcomes, course)
+    _print_summary(outcomes, page)
+    return outcomes
+
+
+def _print_summary(outcomes: list[Outcome], page: Path) -> None:
+    count = {status: sum(o.status == status for o in outcomes)
+             for status in (GRADED, REPAIRED, NOT_GRADED)}
+    print(f"{len(outcomes)} submissions: {count[GRADED]} graded as submitted, "
+          f"{count[REPAIRED]} graded after repair, {count[NOT_GRADED]} could not be graded")
+    for outcome in outcomes:
+        for finding in outcome.findings:
+            print(f"  {outcome.student} {outcome.lesson} {finding.where}: {finding.problem} "
+                  f"-> {finding.action}")
+    print(f"grades.csv written; report: {page}")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.instructor.grade_class",
+        description="Autograde every submission of the given lessons (default: all), "
+                    "generate feedback, export grades.csv and write reports/index.html.")
+    parser.add_argument("lessons", nargs="*", help="lesson ids, e.g. lesson1 (default: all)")
+    parser.add_argument("--root", type=Path, default=Path.cwd(),
+                        help="course folder (holds nbgrader_config.py); default: here")
+    parser.add_argument("--jobs", type=int, default=Settings.jobs,
+                        help="submissions graded at once (default %(default)s)")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds a cell may run (default: Execute.timeout of the config)")
+    parser.add_argument("--memory-limit-mb", type=int, default=Settings.memory_limit_mb,
+                        help="memory a kernel may use, MiB (0: no limit; default %(default)s)")
+    parser.add_argument("--max-output-bytes", type=int, default=Settings.max_output_bytes,
+                        help="output a cell keeps in the feedback (default %(default)s)")
+    parser.add_argument("--submission-timeout", type=int, default=None,
+                        help="seconds one submission may take in all (default: 30 cell "
+                             "timeouts, at least 300)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade everything, not only new or changed submissions")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    settings = Settings(cell_timeout=args.timeout, memory_limit_mb=args.memory_limit_mb,
+                        max_output_bytes=args.max_output_bytes, jobs=args.jobs,
+                        submission_timeout=args.submission_timeout, force=args.force)
+    run(args.root, args.lessons, settings, progress=not args.quiet)
+
+
+if __name__ == "__main__":
+    main()

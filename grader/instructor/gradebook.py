@@ -1,0 +1,81 @@
+"""Reading results back out of nbgrader: per-cell scores and the messages students see."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader.instructor.course_dir import course_id, notebook_name
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """One graded cell of one submission."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+
+
+def open_gradebook(root: Path) -> Gradebook:
+    """The course's gradebook (``gradebook.db`` in the course folder)."""
+    # With the course's id: Gradebook would otherwise add a "default_course" row.
+    return Gradebook(f"sqlite:///{Path(root).resolve() / 'gradebook.db'}", course_id(root))
+
+
+def cell_scores(root: Path, lesson: str, student: str) -> dict[str, CellScore]:
+    """grade_id -> score of every graded cell of a submission; empty if it was not graded."""
+    with open_gradebook(root) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(notebook_name(root, lesson), lesson,
+                                                          student)
+        except MissingEntry:
+            return {}
+        return {
+            grade.name: CellScore(grade.name, float(grade.score), float(grade.max_score),
+                                  bool(grade.needs_manual_grade))
+            for grade in notebook.grades
+        }
+
+
+def failure_messages(root: Path, lesson: str, student: str) -> dict[str, str]:
+    """grade_id -> the error a failing test cell showed in the autograded notebook."""
+    path = Path(root) / "autograded" / student / lesson / f"{notebook_name(root, lesson)}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    messages = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            errors = [f"{out.ename}: {out.evalue}" for out in cell.get("outputs", [])
+                      if out.output_type == "error"]
+            if errors:
+                messages[meta["grade_id"]] = "\n".join(errors)
+    return messages
+
+
+MANUAL_MARK = "*"
+
+
+def grade_table(root: Path, lesson_ids: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """Rows (student, {lesson: "score/max"}) for every student in the gradebook.
+
+    A score ending in MANUAL_MARK still has answers to grade by hand (``nbgrader formgrader``).
+    """
+    rows = []
+    with open_gradebook(root) as gradebook:
+        for student in sorted(s.id for s in gradebook.students):
+            row = {}
+            for lesson in lesson_ids:
+                try:
+                    submission = gradebook.find_submission(lesson, student)
+                except MissingEntry:
+                    row[lesson] = "-"
+                    continue
+                pending = sum(grade.max_score for notebook in submission.notebooks
+                              for grade in notebook.grades if grade.needs_manual_grade)
+                row[lesson] = f"{submission.score:g}/{submission.max_score:g}" + (
+                    MANUAL_MARK if pending else "")
+            rows.append((student, row))
+    return rows

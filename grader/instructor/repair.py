@@ -1,0 +1,363 @@
+"""Recovering what can be graded from a damaged submission, without touching the original.
+
+:func:`prepare` compares ``submitted/<student>/<lesson>/`` with the lesson's release and says
+what nbgrader should grade:
+
+- an intact submission is graded where it is, as stock nbgrader would;
+- a damaged one (renamed notebook, deleted, duplicated or retyped cells, edited metadata,
+  JSON that needs lenient parsing, an extra file that would shadow a module the checks
+  import) is rebuilt under ``reports/repaired/<student>/<lesson>/``: a fresh copy of the
+  release notebook whose solution cells hold the student's answers, matched by grade_id or,
+  when the metadata is gone, by the functions the cell defines. Cells the student added are
+  kept after the release cell they followed;
+- a submission with nothing readable is not graded (the caller records zero points).
+
+Every problem found becomes a :class:`Finding`, one line of the class report.
+"""
+
+import ast
+import importlib.util
+import json
+import re
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.instructor.course_dir import notebook_name
+
+# nbgrader step folder of repaired copies, relative to the course root (git-ignored).
+REPAIRED_STEP = "reports/repaired"
+SUBMITTED_STEP = "submitted"
+IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "timestamp.txt"}
+# nbgrader reads the submission time from timestamp.txt: a repaired copy keeps it.
+NOT_COPIED = IGNORED_NAMES - {"timestamp.txt"}
+# nbgrader metadata a student must not change; the release's values are what gets graded.
+GRADED_KEYS = ("grade", "solution", "locked", "points", "task")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a submission: where it is, what is wrong, what grading did.
+
+    repaired: the submission is graded from a repaired copy because of this problem.
+    """
+
+    where: str
+    problem: str
+    action: str
+    repaired: bool = True
+
+
+@dataclass
+class Prepared:
+    """What to grade for one submission.
+
+    input_step: the nbgrader step folder holding the notebook to grade (``submitted`` or
+    :data:`REPAIRED_STEP`), or None when nothing could be recovered.
+    """
+
+    input_step: str | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def repaired(self) -> bool:
+        return self.input_step == REPAIRED_STEP
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _nbgrader(cell: dict) -> dict:
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _tags(cell: dict) -> list:
+    metadata = cell.get("metadata")
+    return list(metadata.get("tags", [])) if isinstance(metadata, dict) else []
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level functions, classes and assigned names of a cell (by regex if it won't parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(re.findall(r"^(?:def|class)\s+(\w+)", source, re.MULTILINE))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def read_notebook_json(path: Path) -> tuple[dict | None, list[Finding]]:
+    """The notebook's JSON as a dict, leniently if need be; None if it cannot be read."""
+    where = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return None, [Finding(where, f"not UTF-8 text ({error.reason} at byte {error.start})",
+                              "nothing to grade: 0 points")]
+    try:
+        data = json.loads(text)
+        findings = []
+    except json.JSONDecodeError as error:
+        problem = f"invalid JSON ({error.msg}, line {error.lineno} column {error.colno})"
+        try:
+            # Raw control characters (a pasted tab or newline) are the one damage a lenient
+            # parser undoes without guessing.
+            data = json.loads(text, strict=False)
+        except json.JSONDecodeError:
+            return None, [Finding(where, problem, "nothing to grade: 0 points")]
+        findings = [Finding(where, problem, "read leniently; answers recovered")]
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return None, [Finding(where, "not a Jupyter notebook (no list of cells)",
+                              "nothing to grade: 0 points")]
+    data["cells"] = [cell for cell in data["cells"] if isinstance(cell, dict)]
+    return data, findings
+
+
+def _matching_ids(data: dict, release) -> int:
+    release_ids = {_nbgrader(cell).get("grade_id") for cell in release.cells} - {None}
+    names = set().union(*(defined_names(c.source) for c in release.cells
+                          if _nbgrader(c).get("solution")))
+    ids = {_nbgrader(cell).get("grade_id") for cell in data["cells"]}
+    defined = set().union(set(), *(defined_names(_text(c.get("source")))
+                                   for c in data["cells"]))
+    return len(ids & release_ids) + len(defined & names)
+
+
+def find_notebook(folder: Path, name: str, release) -> tuple[Path | None, dict | None,
+                                                               list[Finding]]:
+    """The submitted notebook (or, if it is missing, a renamed one with the lesson's cells)."""
+    expected = folder / name
+    if expected.exists():
+        data, findings = read_notebook_json(expected)
+        return expected, data, findings
+    if not folder.is_dir():
+        return None, None, [Finding(name, "no submission folder", "nothing to grade: 0 points")]
+    candidates = []
+    for path in sorted(folder.glob("*.ipynb")):
+        data, _ = read_notebook_json(path)
+        if data is not None and _matching_ids(data, release) > 0:
+            candidates.append((_matching_ids(data, release), path, data))
+    if not candidates:
+        others = ", ".join(p.name for p in sorted(folder.glob("*.ipynb"))) or "none"
+        return None, None, [Finding(name, f"notebook missing (other notebooks: {others})",
+                                    "nothing to grade: 0 points")]
+    _, path, data = max(candidates, key=lambda c: c[0])
+    return path, data, [Finding(path.name, f"notebook renamed (expected {name})",
+                                "graded as the lesson's notebook")]
+
+
+def _metadata_changes(student: dict, release_cell) -> list[str]:
+    theirs, ours = _nbgrader(student), release_cell.metadata.get("nbgrader", {})
+    changes = [f"{key} {ours.get(key)!r} -> {theirs.get(key)!r}" for key in GRADED_KEYS
+               if theirs.get(key) != ours.get(key)]
+    if _tags(student) != list(release_cell.metadata.get("tags", [])):
+        changes.append(f"tags {_tags(student)!r}")
+    return changes
+
+
+@dataclass
+class CellPlan:
+    """How the repaired notebook is assembled from the release and the student's cells."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    extras: dict[str | None, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _recover_by_definitions(release_cell, loose: list[dict]) -> dict | None:
+    """The unlabelled student cell defining most of what a solution cell defines, if any."""
+    wanted = defined_names(release_cell.source)
+    if not wanted:
+        return None
+    best, best_share = None, 0.5
+    for cell in loose:
+        share = len(wanted & defined_names(_text(cell.get("source")))) / len(wanted)
+        if share >= best_share:  # >=: of equals, the later cell wins, as when run in order
+            best, best_share = cell, share
+    return best
+
+
+def plan_cells(data: dict, release) -> CellPlan:
+    """Match the student's cells to the release by grade_id and note every difference."""
+    plan = CellPlan()
+    release_ids = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells
+                   if c.metadata.get("nbgrader", {}).get("grade_id")}
+    labelled: dict[str, list[dict]] = defaultdict(list)
+    loose: list[dict] = []
+    anchor = None
+    anchors: dict[int, str | None] = {}
+    for cell in data["cells"]:
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id in release_ids:
+            labelled[grade_id].append(cell)
+            anchor = grade_id
+        else:
+            if _nbgrader(cell):
+                plan.findings.append(Finding(
+                    f"cell {grade_id or '(no grade_id)'}",
+                    "nbgrader metadata that is not in the release",
+                    "metadata removed; run as an ungraded cell"))
+            loose.append(cell)
+            anchors[id(cell)] = anchor
+    for grade_id, release_cell in release_ids.items():
+        copies = labelled.get(grade_id, [])
+        where = f"cell {grade_id}"
+        is_solution = bool(release_cell.metadata["nbgrader"].get("solution"))
+        if not copies and is_solution:
+            found = _recover_by_definitions(release_cell, loose)
+            if found is None:
+                plan.answers[grade_id] = "# This solution cell was missing from the submission."
+                plan.findings.append(Finding(where, "solution cell deleted",
+                                             "graded without it (functions defined elsewhere "
+                                             "still count)"))
+                continue
+            loose.remove(found)
+            copies = [found]
+            names = ", ".join(sorted(defined_names(release_cell.source)))
+            plan.findings.append(Finding(where, "solution cell lost its nbgrader metadata",
+                                         f"answer recovered from the cell defining {names}"))
+        elif not copies:
+            plan.findings.append(Finding(where, "cell deleted", "restored from the release"))
+            continue
+        if len(copies) > 1:
+            action = ("the edited copies graded in order" if is_solution
+                      else "one copy from the release graded")
+            plan.findings.append(Finding(where, f"cell appears {len(copies)} times", action))
+        for cell in copies:
+            if cell.get("cell_type") != release_cell.cell_type and _nbgrader(cell):
+                action = "graded as code" if is_solution else "restored from the release"
+                plan.findings.append(Finding(
+                    where, f"changed from {release_cell.cell_type} to {cell.get('cell_type')}",
+                    action))
+            changes = _metadata_changes(cell, release_cell) if _nbgrader(cell) else []
+            if changes:
+                plan.findings.append(Finding(where, "metadata edited: " + "; ".join(changes),
+                                             "the release's metadata used"))
+        if is_solution:
+            edited = [_text(c.get("source")) for c in copies
+                      if _text(c.get("source")) != release_cell.source]
+            plan.answers[grade_id] = "\n\n".join(edited) if edited else release_cell.source
+        elif any(_text(c.get("source")) != release_cell.source for c in copies):
+            # nbgrader restores locked cells itself; reported, but no repair needed for it.
+            plan.findings.append(Finding(where, "locked cell edited", "restored from the release",
+                                         repaired=False))
+    for cell in loose:
+        if cell.get("cell_type") in ("code", "markdown"):
+            plan.extras[anchors[id(cell)]].append(cell)
+    return plan
+
+
+def _shadows_module(path: Path) -> str | None:
+    """The module a submitted file would replace on the kernel's import path, if any."""
+    if path.is_file() and path.suffix == ".py":
+        name = path.stem
+    elif path.is_dir() and any(path.glob("*.py")):
+        name = path.name
+    else:
+        return None
+    if name == "course" or importlib.util.find_spec(name) is not None:
+        return name
+    return None
+
+
+def extra_files(folder: Path, release: Path, notebook: Path) -> tuple[list[Finding],
+                                                                      set[Path]]:
+    """Findings for files the release does not have, and the top-level paths to leave out."""
+    findings, left_out = [], set()
+    if not folder.is_dir():
+        return findings, left_out
+    extras = []
+    for path in sorted(folder.iterdir()):
+        if path.name in IGNORED_NAMES or path == notebook:
+            continue
+        module = _shadows_module(path)
+        if module:
+            left_out.add(path)
+            findings.append(Finding(path.name, f"would replace the module `{module}` the "
+                                               "notebook imports", "left out of grading"))
+        elif not (release / path.name).exists():
+            extras.append(path.name)
+    if extras:
+        findings.append(Finding(", ".join(extras), "extra files in the submission",
+                                "kept beside the notebook; not graded", repaired=False))
+    return findings, left_out
+
+
+def _new_cell(cell: dict):
+    source = _text(cell.get("source"))
+    if cell.get("cell_type") == "markdown":
+        return nbformat.v4.new_markdown_cell(source)
+    return nbformat.v4.new_code_cell(source)
+
+
+def build_repaired(release, plan: CellPlan):
+    """The release notebook with the planned answers in its solution cells and extras kept."""
+    nb = nbformat.from_dict(json.loads(nbformat.writes(release)))
+    cells = [_new_cell(cell) for cell in plan.extras.get(None, [])]
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in plan.answers:
+            cell.source = plan.answers[grade_id]
+        cells.append(cell)
+        if grade_id:
+            cells.extend(_new_cell(extra) for extra in plan.extras.get(grade_id, []))
+    nb.cells = cells
+    return nb
+
+
+def _write_repaired(root: Path, lesson: str, student: str, nb, folder: Path,
+                    left_out: set[Path]) -> None:
+    target = root / REPAIRED_STEP / student / lesson
+    target.mkdir(parents=True)
+    nbformat.write(nb, target / f"{notebook_name(root, lesson)}.ipynb")
+    for path in sorted(folder.iterdir()):
+        if path in left_out or path.suffix == ".ipynb" or path.name in NOT_COPIED:
+            continue
+        if path.is_dir():
+            shutil.copytree(path, target / path.name, ignore=shutil.ignore_patterns(*NOT_COPIED))
+        else:
+            shutil.copy2(path, target / path.name)
+
+
+def prepare(root: Path, lesson: str, student: str) -> Prepared:
+    """Inspect a submission and, if it is damaged, write its repaired copy.
+
+    Reads ``submitted/<student>/<lesson>/`` and never writes there; any earlier repaired
+    copy of this submission is replaced.
+    """
+    root = Path(root)
+    folder = root / SUBMITTED_STEP / student / lesson
+    target = root / REPAIRED_STEP / student / lesson
+    if target.exists():
+        shutil.rmtree(target)
+    release_folder = root / "release" / lesson
+    release = nbformat.read(release_folder / f"{notebook_name(root, lesson)}.ipynb",
+                            as_version=4)
+    notebook, data, findings = find_notebook(folder, f"{notebook_name(root, lesson)}.ipynb",
+                                             release)
+    if data is None:
+        return Prepared(None, findings)
+    try:
+        nbformat.validate(nbformat.from_dict(data))
+    except Exception as error:  # the schema check raises more than ValidationError on junk
+        message = str(getattr(error, "message", error)).splitlines()[0][:120]
+        findings.append(Finding(notebook.name, f"not a valid notebook: {message}",
+                                "rebuilt from the release with the answers recovered"))
+    plan = plan_cells(data, release)
+    file_findings, left_out = extra_files(folder, release_folder, notebook)
+    findings += plan.findings + file_findings
+    if not any(finding.repaired for finding in findings):
+        return Prepared(SUBMITTED_STEP, findings)
+    _write_repaired(root, lesson, student, build_repaired(release, plan), folder, left_out)
+    return Prepared(REPAIRED_STEP, findings)

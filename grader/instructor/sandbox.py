@@ -1,0 +1,93 @@
+"""A throwaway copy of the course in which whole classes are autograded by real nbgrader.
+
+The tests (tests/conftest.py), the mutation report and the grading budget all judge
+submissions through this one path -- release, hand in, ``nbgrader autograde``,
+``nbgrader generate_feedback`` -- so a figure a script prints is a figure the tests assert.
+
+Each lesson's class is: the reference solution (``solution``), the untouched release
+(``stub``) and every catalogued variant (``variant-<name>``).
+"""
+
+import shutil
+from pathlib import Path
+
+from grader.instructor.course_dir import generate_release, nbgrader, notebook_name
+from grader.instructor.gradebook import CellScore, cell_scores, failure_messages
+from grader.instructor.submissions import (
+    reference_answers,
+    write_submission,
+    write_variant_submission,
+)
+from grader.instructor.variants import Variant, variants_for
+
+SOLUTION, STUB = "solution", "stub"
+
+
+def copy_course(source_root: Path, destination: Path) -> Path:
+    """The instructor's view of the course (config and sources), without generated output."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(source_root) / "nbgrader_config.py", destination)
+    shutil.copytree(Path(source_root) / "source", destination / "source",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return destination
+
+
+def variant_student(variant: Variant) -> str:
+    """The student id under which a variant is handed in."""
+    return f"variant-{variant.name}"
+
+
+def source_notebook(root: Path, lesson: str) -> Path:
+    return Path(root) / "source" / lesson / f"{notebook_name(root, lesson)}.ipynb"
+
+
+class GradedCourse:
+    """A temporary course whose lessons are released, handed in and autograded on demand.
+
+    Grading is the slow part, so each lesson's class is autograded once, on first use, and
+    its feedback generated once, on first request.
+    """
+
+    def __init__(self, root: Path, lesson_ids: list[str]):
+        self.root = Path(root)
+        self._graded: set[str] = set()
+        self._feedback: set[str] = set()
+        generate_release(self.root, lesson_ids)
+
+    def hand_in(self, lesson: str) -> list[str]:
+        """Write the lesson's class into ``submitted/``. Returns the student ids."""
+        write_submission(self.root, lesson, SOLUTION,
+                         reference_answers(source_notebook(self.root, lesson)))
+        write_submission(self.root, lesson, STUB, None)
+        students = [SOLUTION, STUB]
+        for variant in variants_for(lesson):
+            students.append(variant_student(variant))
+            write_variant_submission(self.root, lesson, students[-1], variant)
+        return students
+
+    def grade(self, lesson: str) -> None:
+        if lesson in self._graded:
+            return
+        self.hand_in(lesson)
+        nbgrader(self.root, "autograde", lesson, "--force")
+        self._graded.add(lesson)
+
+    def scores(self, lesson: str, student: str) -> dict[str, CellScore]:
+        self.grade(lesson)
+        return cell_scores(self.root, lesson, student)
+
+    def failures(self, lesson: str, student: str) -> dict[str, str]:
+        """grade_id -> the error message of each failing test cell (the autograded notebook)."""
+        self.grade(lesson)
+        return failure_messages(self.root, lesson, student)
+
+    def feedback(self, lesson: str, student: str) -> str:
+        """The feedback HTML the student receives, from ``nbgrader generate_feedback``."""
+        self.grade(lesson)
+        if lesson not in self._feedback:
+            nbgrader(self.root, "generate_feedback", lesson, "--force")
+            self._feedback.add(lesson)
+        path = (self.root / "feedback" / student / lesson
+                / f"{notebook_name(self.root, lesson)}.html")
+        return path.read_text(encoding="utf-8")

@@ -1,0 +1,195 @@
+"""Lesson 3 variants: slips in the tanh backward pass and the logistic cross-entropy, and
+correct rewrites (loops, einsum, float32 data, other forms of tanh' and of the loss)."""
+
+from grader.instructor.variants import Variant
+
+TRAINING = "test_training"
+HIDDEN = "test_hidden_layer_gradients"
+OUTPUT = "test_output_layer_gradients"
+LOSS = "test_loss"
+STABLE = "test_loss_stable"
+
+VARIANTS = [
+    Variant(
+        name="in-place-tanh",
+        description="Computes H = np.tanh(G, out=G) to save memory, so the cache's G is "
+                    "silently overwritten by H (backward reads only H, so it still works).",
+        edits=(("forward", "H = np.tanh(G)", "H = np.tanh(G, out=G)"),),
+        loses=frozenset({"test_forward"}),
+        diagnosis="is G overwritten",
+    ),
+    Variant(
+        name="sigmoid-derivative-for-tanh",
+        description="Uses the sigmoid's derivative H (1 - H) where tanh's, 1 - H^2, belongs.",
+        edits=(("backward", "dG = dH * (1.0 - H ** 2)", "dG = dH * H * (1.0 - H)"),),
+        loses=frozenset({HIDDEN, TRAINING}),
+        diagnosis="U: relative error",
+        demo=True,
+    ),
+    Variant(
+        name="tanh-derivative-on-preactivation",
+        description="Writes tanh' as 1 - G^2, on the pre-activation instead of on H = tanh(G).",
+        edits=(("backward", "dG = dH * (1.0 - H ** 2)", 'dG = dH * (1.0 - cache["G"] ** 2)'),),
+        loses=frozenset({HIDDEN, TRAINING}),
+        diagnosis="b: relative error",
+    ),
+    Variant(
+        name="naive-log-loss",
+        description="Computes -y log(p) - (1 - y) log(1 - p) from p = sigmoid(z): log(0) once "
+                    "p rounds to 0 or 1.",
+        edits=(("loss",
+                "loss = np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))",
+                "p = sigmoid(z)\n"
+                "    loss = np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p))"),),
+        loses=frozenset({STABLE}),
+        diagnosis="stable form",
+        demo=True,
+    ),
+    Variant(
+        name="unsplit-logistic-loss",
+        description="Uses y log(1 + e^-z) + (1 - y) log(1 + e^z) as written: e^|z| overflows.",
+        edits=(("loss",
+                "loss = np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))",
+                "loss = np.mean(y * np.log(1 + np.exp(-z)) + (1 - y) * np.log(1 + np.exp(z)))"),),
+        loses=frozenset({STABLE}),
+        diagnosis="stable form",
+    ),
+    Variant(
+        name="loss-gradient-missing-mean",
+        description="Forgets the 1/N of the mean in dz, so every step is N times too long.",
+        edits=(("loss", "dz = (sigmoid(z) - y) / n", "dz = sigmoid(z) - y"),),
+        loses=frozenset({LOSS, TRAINING}),
+        diagnosis="times too large",
+    ),
+    Variant(
+        name="y-minus-p",
+        description="Takes dL/dz = y - p (target minus output) instead of p - y.",
+        edits=(("loss", "dz = (sigmoid(z) - y) / n", "dz = (y - sigmoid(z)) / n"),),
+        loses=frozenset({LOSS, TRAINING}),
+        diagnosis="the sign is flipped",
+    ),
+    Variant(
+        name="loss-summed-not-averaged",
+        description="Reports the summed loss while dz is the gradient of the mean.",
+        edits=(("loss", "loss = np.mean(", "loss = np.sum("),),
+        loses=frozenset({LOSS}),
+        diagnosis="loss should be",
+    ),
+    Variant(
+        name="transposed-dU",
+        description="Writes dU = X^T dG, the transpose of the (3, 2) gradient.",
+        edits=(("backward", "dU = dG.T @ X", "dU = X.T @ dG"),),
+        loses=frozenset({HIDDEN, TRAINING}),
+        diagnosis="U: shape (2, 3), expected (3, 2); it is the transpose",
+    ),
+    Variant(
+        name="bias-summed-over-units",
+        description="Sums dG over the hidden units (axis 1) instead of over the points.",
+        edits=(("backward", "db = np.sum(dG, axis=0)", "db = np.sum(dG, axis=1)"),),
+        loses=frozenset({HIDDEN, TRAINING}),
+        diagnosis="summed over the wrong axis",
+    ),
+    Variant(
+        name="forgets-chain-through-W",
+        description="Takes dH = dz (broadcast over the units), dropping the output weights W; "
+                    "it still trains (W ends up positive), but its gradients are wrong.",
+        edits=(("backward", "dH = np.outer(dz, W)", "dH = np.outer(dz, np.ones_like(W))"),),
+        loses=frozenset({HIDDEN}),
+        diagnosis="U: relative error",
+    ),
+    Variant(
+        name="output-gradient-uses-preactivation",
+        description="Computes dW from the pre-activations G instead of the activations H.",
+        edits=(("backward", "dW = H.T @ dz", 'dW = cache["G"].T @ dz'),),
+        loses=frozenset({OUTPUT, TRAINING}),
+        diagnosis="W: relative error",
+    ),
+    Variant(
+        name="gradient-ascent",
+        description="Adds the gradient in the update, climbing the loss.",
+        edits=(("gradient_descent", "params[name] - alpha * grads[name]",
+                "params[name] + alpha * grads[name]"),),
+        loses=frozenset({TRAINING}),
+        diagnosis="after 1000 steps the loss is",
+    ),
+    # Correct alternatives: each must get full marks.
+    Variant(
+        name="explicit-loops",
+        description="Loops over the points for the loss and over the hidden units in backward.",
+        cells={
+            "loss": '''
+import math
+
+
+def logistic_cross_entropy(z, y):
+    """One point at a time, in Python floats."""
+    n = len(z)
+    total, dz = 0.0, np.zeros(n)
+    for i in range(n):
+        zi, yi = float(z[i]), float(y[i])
+        total += max(zi, 0.0) - yi * zi + math.log1p(math.exp(-abs(zi)))
+        dz[i] = (sigmoid(zi) - yi) / n
+    return total / n, dz
+''',
+            "backward": '''
+def backward(dz, cache):
+    """One hidden unit at a time."""
+    X, H, W = cache["X"], cache["H"], cache["W"]
+    dU, db, dW = np.zeros((3, 2)), np.zeros(3), np.zeros(3)
+    for j in range(3):
+        dW[j] = np.dot(H[:, j], dz)
+        dg = dz * W[j] * (1.0 - H[:, j] ** 2)
+        db[j] = np.sum(dg)
+        for k in range(2):
+            dU[j, k] = np.dot(dg, X[:, k])
+    return {"U": dU, "b": db, "W": dW, "c": float(np.sum(dz))}
+
+
+def backprop(X, y, params):
+    z, cache = forward(X, params)
+    loss, dz = logistic_cross_entropy(z, y)
+    return backward(dz, cache), loss
+''',
+        },
+    ),
+    Variant(
+        name="einsum-backward",
+        description="Writes every product of the backward pass with np.einsum.",
+        cells={"backward": '''
+def backward(dz, cache):
+    """The same sums, spelled with einsum."""
+    X, H, W = cache["X"], cache["H"], cache["W"]
+    dG = np.einsum("n,j,nj->nj", dz, W, 1.0 - H * H)
+    return {"U": np.einsum("nj,nk->jk", dG, X), "b": np.einsum("nj->j", dG),
+            "W": np.einsum("nj,n->j", H, dz), "c": np.einsum("n->", dz)}
+
+
+def backprop(X, y, params):
+    z, cache = forward(X, params)
+    loss, dz = logistic_cross_entropy(z, y)
+    return backward(dz, cache), loss
+'''},
+    ),
+    Variant(
+        name="float32-data",
+        description="Stores the points as float32 in forward and backward (parameters stay "
+                    "float64): rounding of about 1e-7 must not cost marks.",
+        edits=(("forward", '    G = X @ params["U"].T',
+                '    X = np.asarray(X, dtype=np.float32)\n    G = X @ params["U"].T'),
+               ("backward", 'X, H, W = cache["X"], cache["H"], cache["W"]',
+                'X, H, W = cache["X"].astype(np.float32), cache["H"], cache["W"]')),
+    ),
+    Variant(
+        name="tanh-derivative-via-exp",
+        description="Writes tanh'(G) = 1 - tanh(G)^2 as 4 / (e^G + e^-G)^2.",
+        edits=(("backward", "dG = dH * (1.0 - H ** 2)",
+                'G = cache["G"]\n    dG = dH * 4.0 / (np.exp(G) + np.exp(-G)) ** 2'),),
+    ),
+    Variant(
+        name="logaddexp-loss",
+        description="Computes log(1 + e^z) - y z with np.logaddexp(0, z), also stable.",
+        edits=(("loss",
+                "loss = np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))",
+                "loss = np.mean(np.logaddexp(0.0, z) - y * z)"),),
+    ),
+]

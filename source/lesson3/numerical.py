@@ -1,0 +1,1 @@
+../../grader/handouts/numerical.py
