@@ -39,3 +39,7 @@ Validator.class_traits()["preprocessors"].default_value = [
 c.GenerateFeedback.preprocessors = [
     GetGrades, HideCheckDetails, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
 ]
+
+# Feedback never runs a student's content: scripts, event handlers and javascript: links in
+# outputs and markdown are removed when the HTML is written.
+c.HTMLExporter.sanitize_html = True

@@ -2,7 +2,7 @@
 
 Grading is the slow part, so each lesson's class (reference solution, untouched stub and
 every catalogued variant) is autograded once per test session, on first use, by real
-``nbgrader autograde`` in a temporary course folder (grader.instructor.sandbox, the same
+``nbgrader autograde`` in a temporary course folder (grader.instructor.graded_course, the same
 path the mutation report and the grading budget use).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.instructor.course_dir import lessons
-from grader.instructor.sandbox import GradedCourse, copy_course
+from grader.instructor.graded_course import GradedCourse, copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = lessons(ROOT)

@@ -27,11 +27,11 @@ from grader.instructor.feedback import (
     feedback_text,
     squash,
 )
-from grader.instructor.sandbox import SOLUTION, STUB, source_notebook, variant_student
+from grader.instructor.graded_course import SOLUTION, STUB, source_notebook, variant_student
 from grader.instructor.variants import variants_for
 from tests.conftest import LESSONS, ROOT
 
-CHECKS_DIR = ROOT / "course" / "checks"
+CHECKS_DIR = ROOT / "grader" / "checks"
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 # Lines this short ("return got", "else:") say nothing about a check's reference.
 MIN_LINE = 20
@@ -213,7 +213,7 @@ def test_gradient_mismatches_report_the_first_wrong_gradient_with_its_hint():
 
 def test_checks_modules_exist_for_every_lesson():
     missing = [lesson for lesson in LESSONS if not (CHECKS_DIR / f"{lesson}.py").exists()]
-    assert missing == [], "a lesson's hidden checks must live in course/checks/<lesson>.py"
+    assert missing == [], "a lesson's hidden checks must live in grader/checks/<lesson>.py"
 
 
 def test_course_package_path_is_the_installed_one():

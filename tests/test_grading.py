@@ -11,8 +11,8 @@ import pytest
 
 from grader.instructor.course_dir import generate_release, nbgrader
 from grader.instructor.gradebook import cell_scores
+from grader.instructor.graded_course import copy_course, source_notebook
 from grader.instructor.mutation_report import MIN_BUGS, MIN_CORRECT, lesson_rows
-from grader.instructor.sandbox import copy_course, source_notebook
 from grader.instructor.submissions import write_submission
 from grader.instructor.variants import variants_for
 from tests.conftest import LESSONS, ROOT

@@ -24,7 +24,7 @@ def pinned_in_pyproject() -> dict[str, str]:
 def pinned_in_environment() -> dict[str, str]:
     pins = {}
     for line in (ROOT / "environment.yml").read_text().splitlines():
-        match = re.fullmatch(r"\s*-\s*([A-Za-z0-9_.-]+)=([0-9][^\s=]*)\s*", line)
+        match = re.fullmatch(r"\s*-\s*([A-Za-z0-9_.-]+)==?([0-9][^\s=]*)\s*", line)
         if match and match.group(1) != "python":
             pins[match.group(1).lower()] = match.group(2)
     return pins

@@ -132,10 +132,22 @@ def check_numerical_gradient(numerical_gradient):
 
 
 def check_numerical_gradient_restores_input(numerical_gradient):
-    """numerical_gradient(f, x) leaves x exactly as it found it."""
+    """numerical_gradient(f, x) evaluates f around x and leaves x exactly as it found it."""
     x = rng_for("numerical_gradient_restores").uniform(-2.0, 2.0, size=(3, 3))
     before = x.copy()
-    numerical_gradient(_log_sum_exp, x, h=1e-5)
+    moved = []
+
+    def f(v):
+        moved.append(not np.array_equal(v, before))
+        return _log_sum_exp(v)
+
+    numerical_gradient(f, x, h=1e-5)
+    # Leaving x alone is only worth the point if f was evaluated away from x (an answer
+    # that computes nothing also leaves x alone).
+    if sum(moved) < x.size:
+        raise AssertionError(f"numerical_gradient evaluated f at {sum(moved)} points other "
+                             f"than x for an x of {x.size} entries; central differences "
+                             "need f(x + h e_i) and f(x - h e_i) for every entry")
     if not np.array_equal(x, before):
         changed = int(np.sum(x != before))
         raise AssertionError(f"numerical_gradient changed {changed} entries of x; restore "

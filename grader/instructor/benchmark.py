@@ -3,10 +3,12 @@
 ``python -m grader.instructor.benchmark [--students N] [--jobs J] [LESSON ...]``
 
 Builds one class (N students for each lesson that exists: reference answers, untouched
-stubs and the catalogued variants, in turn), copies it twice, and grades one copy with stock
-sequential nbgrader (``autograde`` and ``generate_feedback`` per lesson, then ``export``) and
-the other with ``grade_class`` (which also writes the report). Prints the wall time and peak
-memory of both, and their ratio, and checks the two gradebooks agree.
+stubs and the catalogued variants, in turn), copies it three times, and grades one copy with
+sequential nbgrader commands (``autograde`` and ``generate_feedback`` per lesson, then
+``export``; with the course's config, so checks are trusted and kernels sandboxed), one with
+``grade_class`` (which also writes the report) and one with ``grade_class --no-sandbox``.
+Prints the wall time and peak memory of each, the ratios, the time the sandbox adds per
+submission, and checks the gradebooks agree.
 
 Peak memory is measured two ways: the largest single process (``ru_maxrss`` of the waited-for
 process tree, via ``getrusage(RUSAGE_CHILDREN)`` in a wrapper process) and the whole tree at
@@ -139,9 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         base = Path(tmp) / "class"
         base.mkdir()
         count = build_class(base, lesson_ids, args.students)
-        stock, ours = Path(tmp) / "stock", Path(tmp) / "ours"
-        shutil.copytree(base, stock)
-        shutil.copytree(base, ours)
+        stock, ours, bare = Path(tmp) / "stock", Path(tmp) / "ours", Path(tmp) / "bare"
+        for copy in (stock, ours, bare):
+            shutil.copytree(base, copy)
         nb = [sys.executable, "-m", "nbgrader"]
         print(f"simulated class: {args.students} students x {len(lesson_ids)} lesson(s) "
               f"({', '.join(lesson_ids)}) = {count} submissions", flush=True)
@@ -152,10 +154,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"grading with grade_class --jobs {args.jobs}...", flush=True)
         ours_run = measure([[sys.executable, "-m", "grader.instructor.grade_class", *lesson_ids,
                              "--root", str(ours), "--jobs", str(args.jobs), "--quiet"]], ours)
+        print(f"grading with grade_class --jobs {args.jobs} --no-sandbox...", flush=True)
+        bare_run = measure([[sys.executable, "-m", "grader.instructor.grade_class", *lesson_ids,
+                             "--root", str(bare), "--jobs", str(args.jobs), "--quiet",
+                             "--no-sandbox"]], bare)
         agree = sum(a == b for a, b in zip(totals(stock, lesson_ids).values(),
                                            totals(ours, lesson_ids).values()))
-    rows = [("stock nbgrader, sequential", stock_run), (f"grade_class --jobs {args.jobs}",
-                                                         ours_run)]
+    rows = [("nbgrader CLI, sequential", stock_run), (f"grade_class --jobs {args.jobs}",
+                                                       ours_run),
+            ("  ... --no-sandbox", bare_run)]
     print(f"\n{'':28}{'wall time':>12}{'peak RSS, largest process':>28}"
           f"{'peak RSS, whole tree':>24}")
     for name, run in rows:
@@ -165,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
              for key in stock_run}
     print(f"{'grade_class / stock':28}{ratio['seconds']:>11.2f}x{ratio['largest_mb']:>27.2f}x"
           f"{ratio['tree_mb']:>23.2f}x")
+    # Jobs run side by side: a submission's own overhead is the difference times the jobs.
+    overhead = (ours_run["seconds"] - bare_run["seconds"]) * args.jobs / count
+    print(f"the sandbox adds {overhead:+.2f} s per submission "
+          f"({ours_run['seconds'] / bare_run['seconds']:.2f}x the unsandboxed run)")
     print(f"\nscores agree on {agree} of {count} submissions")
 
 

@@ -14,6 +14,7 @@ per-question pass rates, score distributions and the list of damaged submissions
 """
 
 import argparse
+import os
 import shutil
 import sys
 import threading
@@ -33,6 +34,11 @@ from grader.instructor.course_dir import course_config, course_id, nbgrader, not
 from grader.instructor.course_dir import lessons as course_lessons
 from grader.instructor.grade_submission import gradebook_url
 from grader.instructor.journal import GRADED, NOT_GRADED, REPAIRED, Outcome
+from grader.instructor.kernel_sandbox import (
+    NO_SANDBOX_VARIABLE,
+    SandboxUnavailable,
+    check_sandbox,
+)
 from grader.instructor.repair import Finding, prepare
 from grader.instructor.safeguards import KERNEL_DIED, KERNEL_HUNG, TIMEOUT_ERROR
 from grader.instructor.workers import WorkerPool
@@ -275,11 +281,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true",
                         help="regrade everything, not only new or changed submissions")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="UNSAFE: run kernels without the bubblewrap sandbox, as you, "
+                             "with your files, environment and network (only where user "
+                             "namespaces are unavailable and every submission is trusted)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # nbgrader starts `alembic` by name: this environment's bin first, with or without make.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    if args.no_sandbox:
+        os.environ[NO_SANDBOX_VARIABLE] = "1"  # the workers inherit it
+    else:
+        try:
+            check_sandbox()
+        except SandboxUnavailable as error:
+            raise SystemExit(f"cannot grade: {error}") from None
     settings = Settings(cell_timeout=args.timeout, memory_limit_mb=args.memory_limit_mb,
                         max_output_bytes=args.max_output_bytes, jobs=args.jobs,
                         submission_timeout=args.submission_timeout, force=args.force)

@@ -1,7 +1,7 @@
 """``python -m grader.instructor.grading_budget [--repeat R] [LESSON ...]``: grading time.
 
 Runs real ``nbgrader autograde``, one submission at a time, per lesson, in temporary copies
-of the course (grader.instructor.sandbox, the path the tests use):
+of the course (grader.instructor.graded_course, the path the tests use):
 
 - the reference solution and the untouched stub (an empty notebook: its visible checks fail
   at once, so it costs nbgrader's own overhead plus the given cells);
@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from grader.instructor.course_dir import generate_release, lessons, nbgrader, notebook_name
-from grader.instructor.sandbox import SOLUTION, STUB, copy_course, source_notebook
+from grader.instructor.graded_course import SOLUTION, STUB, copy_course, source_notebook
 from grader.instructor.submissions import reference_answers, write_submission
 from grader.instructor.tables import aligned
 

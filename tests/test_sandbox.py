@@ -1,0 +1,170 @@
+"""One throwaway sandbox per submission: what a student's notebook does reaches neither the
+grader, nor the course folder, nor another student.
+
+One lesson-1 class is graded once with ``grade_class`` (the instructor's command): the
+reference solution and the stub as controls, and one student per attack. Each attack is the
+reference solution with a few lines run first; the lines print a marker if the attack
+worked. Every attack is bounded (a few seconds, a few hundred MiB at most).
+"""
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.instructor import grade_class
+from grader.instructor.course_dir import generate_release
+from grader.instructor.gradebook import cell_scores
+from grader.instructor.graded_course import copy_course, source_notebook
+from grader.instructor.kernel_sandbox import kernel_environment
+from grader.instructor.submissions import reference_answers, write_submission
+from tests.conftest import ROOT
+
+LESSON = "lesson1"
+FIRST_CELL = "grads_by_hand"
+CANARY = "instructor-canary-5b1f"
+SETTINGS = grade_class.Settings(cell_timeout=20, memory_limit_mb=1024, jobs=2)
+
+# name -> lines that print "BROKE OUT" if the sandbox let them do what they try.
+ATTACKS = {
+    "reads-source": "print('BROKE OUT', open('{root}/source/lesson1/chain_rule.ipynb').read())",
+    "reads-gradebook": "print('BROKE OUT', len(open('{root}/gradebook.db', 'rb').read()))",
+    "reads-secret": "print('BROKE OUT', open('{root}/.course_secret').read())",
+    "reads-other-student": "print('BROKE OUT', os.listdir('{root}/submitted'))",
+    "reads-grader-package": (
+        "import sys\nsys.path[:0] = ['{root}', '{repo}']\nimport grader.checks.lesson1\n"
+        "print('BROKE OUT', grader.checks.lesson1.__file__)"),
+    "reads-environment": (
+        "found = [k for k, v in os.environ.items()\n"
+        "         if '{canary}' in v or k == 'COURSE_SECRET']\n"
+        "if found: print('BROKE OUT', found)"),
+    "reads-home": "print('BROKE OUT', os.listdir('{home}/.cache'))",
+    "uses-network": (
+        "import socket\ns = socket.create_connection(('127.0.0.1', 22), timeout=2)\n"
+        "print('BROKE OUT')"),
+    "writes-course": "open('{root}/nbgrader_config.py', 'a').write('# pwned')\nprint('BROKE OUT')",
+    "writes-ipython-startup": (
+        "import pathlib\np = pathlib.Path('{home}/.ipython/profile_default/startup')\n"
+        "p.mkdir(parents=True, exist_ok=True)\n(p / '00-pwn.py').write_text('1/0')\n"
+        "print('BROKE OUT')"),
+    "writes-module-beside-notebook": (
+        "with open('{root}/autograded/solution/lesson1/numpy.py', 'w') as f:\n"
+        "    f.write('raise ImportError')\n"
+        "print('BROKE OUT')"),
+    "outlives-kernel": (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(8); "
+        "open(\"{root}/gradebook.db\", \"ab\").write(b\"pwned\")'], start_new_session=True)"),
+    "kills-parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+    "fork-storm": (
+        "import subprocess, sys\nprocs = [subprocess.Popen([sys.executable, '-c', "
+        "'import time; time.sleep(30)'], start_new_session=True) for _ in range(40)]"),
+    "huge-file": (
+        "with open('big.bin', 'wb') as f:\n"
+        "    for _ in range(40): f.write(b'x' * (10 << 20))\n"
+        "print('BROKE OUT', os.path.getsize('big.bin'))"),
+    "script-in-output": (
+        "from IPython.display import HTML, display\n"
+        "display(HTML('<script>alert(\"pwned\")</script><img src=x onerror=\"alert(2)\">'"
+        "'<a href=\"javascript:alert(3)\">x</a>'))"),
+}
+
+
+def attack_answers(attack: str, root: Path) -> dict[str, str]:
+    answers = reference_answers(source_notebook(root, LESSON))
+    code = ATTACKS[attack].format(root=root, repo=ROOT, canary=CANARY,
+                                  home=os.path.expanduser("~"))
+    body = "\n".join("    " + line for line in code.splitlines())
+    answers[FIRST_CELL] = (f"import os\ntry:\n{body}\nexcept BaseException as error:\n"
+                           f"    print('refused:', type(error).__name__)\n\n"
+                           + answers[FIRST_CELL])
+    return answers
+
+
+def course_digest(root: Path) -> str:
+    """Sources, release, config, secret, journal and other students' gradebook rows."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in ("autograded", "feedback", "reports") or relative.suffix == ".db":
+            continue
+        if path.is_file():
+            digest.update(str(relative).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def attacked_class(tmp_path_factory):
+    root = copy_course(ROOT, tmp_path_factory.mktemp("sandbox") / "course")
+    generate_release(root, [LESSON])
+    write_submission(root, LESSON, "solution", reference_answers(source_notebook(root,
+                                                                                  LESSON)))
+    write_submission(root, LESSON, "stub", None)
+    for attack in ATTACKS:
+        write_submission(root, LESSON, f"attack-{attack}", attack_answers(attack, root))
+    (root / ".course_secret").write_text("abad1dea\n")
+    os.environ["INSTRUCTOR_TOKEN"] = CANARY
+    try:
+        before = course_digest(root)
+        outcomes = grade_class.run(root, [LESSON], SETTINGS, progress=False)
+        time.sleep(10)  # longer than any attack's delayed write
+        after = course_digest(root)
+    finally:
+        del os.environ["INSTRUCTOR_TOKEN"]
+    return root, {o.student: o for o in outcomes}, before, after
+
+
+def outputs_of(root: Path, student: str) -> str:
+    path = root / "autograded" / student / LESSON / "chain_rule.ipynb"
+    return path.read_text() if path.exists() else ""
+
+
+def test_controls_keep_their_grades(attacked_class):
+    root, _, _, _ = attacked_class
+    solution = cell_scores(root, LESSON, "solution")
+    assert solution and all(c.score == c.max_score for c in solution.values())
+    assert sum(c.score for c in cell_scores(root, LESSON, "stub").values()) == 0
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_attack_is_contained(attacked_class, attack):
+    """Nothing escaped (no marker), and the attacker's answers, the reference, still grade."""
+    root, outcomes, _, _ = attacked_class
+    student = f"attack-{attack}"
+    assert student in outcomes, f"{student} was not graded"
+    text = outputs_of(root, student)
+    assert "BROKE OUT" not in text, text[text.find("BROKE OUT") - 200:][:600]
+    scores = cell_scores(root, LESSON, student)
+    assert scores and sum(c.score for c in scores.values()) == sum(
+        c.max_score for c in scores.values()), outcomes[student].findings
+
+
+def test_feedback_never_runs_a_students_script(attacked_class):
+    root, _, _, _ = attacked_class
+    page = (root / "feedback" / "attack-script-in-output" / LESSON / "chain_rule.html"
+            ).read_text()
+    for executable in ("<script>alert", "onerror=", "javascript:alert"):
+        assert executable not in page
+
+
+def test_the_course_folder_is_unchanged_by_the_run(attacked_class):
+    root, _, before, after = attacked_class
+    assert before == after
+    assert not (root / "gradebook.db").read_bytes().endswith(b"pwned")
+
+
+def test_no_process_of_a_submission_outlives_it(attacked_class):
+    leftover = subprocess.run(["pgrep", "-f", "time.sleep(30)"], capture_output=True,
+                              text=True).stdout.split()
+    assert leftover == []
+
+
+def test_the_kernel_environment_carries_nothing_of_the_instructor():
+    env = kernel_environment("/tmp/link")
+    assert set(env) <= {"PATH", "HOME", "IPYTHONDIR", "MPLCONFIGDIR", "MPLBACKEND", "LANG",
+                        "PYTHONSAFEPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH",
+                        "COURSE_GRADER_SOCKET"}
+    assert env["HOME"] != os.path.expanduser("~") and env["PYTHONSAFEPATH"] == "1"
