@@ -17,7 +17,6 @@ unless the instructor passes ``--no-sandbox`` (unsafe: kernels run as the instru
 """
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,9 @@ from jupyter_client.manager import AsyncKernelManager
 NO_SANDBOX_VARIABLE = "COURSE_NO_SANDBOX"
 HOME = "/home/student"
 WORKDIR = f"{HOME}/lesson"
+# The lesson's modules (handouts), read-only and on the kernel's path. Not the working
+# folder: ipykernel and PYTHONSAFEPATH both keep the working folder off sys.path.
+HANDOUTS = f"{HOME}/handouts"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -116,7 +118,8 @@ def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[s
     """``command`` (a kernel's argv) wrapped in bwrap and the resource limits.
 
     shared: folder with the kernel's sockets and connection file (same path inside);
-    scratch: the kernel's writable working folder (``WORKDIR`` inside).
+    scratch: the kernel's writable working folder (``WORKDIR`` inside), with the lesson's
+    modules in ``handouts/`` beside it (``HANDOUTS`` inside, read-only).
     """
     python = command[0]
     bind = []
@@ -133,6 +136,7 @@ def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[s
         *bind,
         "--bind", str(shared), str(shared),
         "--bind", str(scratch), WORKDIR,
+        "--ro-bind", str(scratch.parent / "handouts"), HANDOUTS,
         "--chdir", WORKDIR,
         "--clearenv",
     ]
@@ -159,8 +163,7 @@ def kernel_environment(socket_path: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONSAFEPATH": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        # Handouts (numerical.py, mlp.py) sit beside the notebook, in the scratch folder.
-        "PYTHONPATH": WORKDIR,
+        "PYTHONPATH": HANDOUTS,
         "COURSE_GRADER_SOCKET": socket_path,
     }
 
@@ -188,14 +191,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def prepare_scratch(scratch: Path, lesson_files: list[Path]) -> None:
-    """A fresh scratch folder holding copies of the lesson's own files (never a symlink,
-    never a file the student handed in)."""
-    scratch.mkdir(parents=True, exist_ok=True)
+    """A fresh scratch folder holding copies of the lesson's own files, and beside it
+    ``handouts/`` with copies of its modules (never a file the student handed in)."""
+    handouts = scratch.parent / "handouts"
+    for folder in (scratch, handouts):
+        folder.mkdir(parents=True, exist_ok=True)
     for path in lesson_files:
         if path.is_file():
-            shutil.copyfile(path, scratch / path.name)
-
-
-def unlimited() -> Limits:
-    return Limits(resource.RLIM_INFINITY, resource.RLIM_INFINITY, resource.RLIM_INFINITY,
-                  resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+            shutil.copyfile(path, (handouts if path.suffix == ".py" else scratch) / path.name)
