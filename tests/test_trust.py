@@ -236,7 +236,8 @@ def test_a_student_install_runs_every_release_notebook_up_to_its_first_stub(tmp_
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r",
                     str(ROOT / "release" / "requirements.txt")],
                    cwd=ROOT / "release", check=True, capture_output=True)
-    assert subprocess.run([str(python), "-c", "import grader"], capture_output=True).returncode
+    assert subprocess.run([str(python), "-c", "import grader"], cwd=tmp_path,
+                          capture_output=True).returncode
     for lesson in LESSONS:
         folder = ROOT / "release" / lesson
         nb = nbformat.read(next(folder.glob("*.ipynb")), as_version=4)

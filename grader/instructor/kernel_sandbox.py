@@ -47,6 +47,7 @@ class Limits:
     open_files: int = 256
     file_size_mb: int = 256
     cpu_seconds: int = 1800
+    tmpfs_mb: int = 256  # each of /tmp and HOME (memory-backed)
 
 
 @cache
@@ -78,6 +79,18 @@ def check_sandbox() -> None:
             "namespaces are probably disabled (kernel.unprivileged_userns_clone or "
             "user.max_user_namespaces). Grade with --no-sandbox only if you trust every "
             "submission: it runs students' code as you, with your files and network.")
+
+
+@cache
+def _bwrap_sizes_tmpfs() -> bool:
+    """Whether this bwrap has ``--size`` (0.10 and later; Debian bookworm's has not)."""
+    result = subprocess.run([bwrap_path(), "--help"], capture_output=True, text=True)
+    return "--size" in result.stdout + result.stderr
+
+
+def _sized_tmpfs(path: str, megabytes: int) -> list[str]:
+    size = ["--size", str(megabytes << 20)] if _bwrap_sizes_tmpfs() else []
+    return [*size, "--tmpfs", path]
 
 
 def sandbox_disabled() -> bool:
@@ -132,11 +145,13 @@ def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[s
         "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
         "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
         "--ro-bind-try", "/etc/fonts", "/etc/fonts",
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home",
+        "--proc", "/proc", "--dev", "/dev",
+        *_sized_tmpfs("/tmp", limits.tmpfs_mb), *_sized_tmpfs("/home", limits.tmpfs_mb),
         *bind,
         "--bind", str(shared), str(shared),
         "--bind", str(scratch), WORKDIR,
         "--ro-bind", str(scratch.parent / "handouts"), HANDOUTS,
+        "--remount-ro", "/",  # the sandbox's own root: only the scratch, /tmp and HOME write
         "--chdir", WORKDIR,
         "--clearenv",
     ]
