@@ -70,8 +70,13 @@ ATTACKS = {
         "print('BROKE OUT', os.path.getsize('big.bin'))"),
     "fills-memory-disk": (
         "for i in range(40):\n"
-        "    with open(f'/tmp/fill{i}', 'wb') as f: f.write(b'x' * (10 << 20))\n"
+        "    with open('/tmp/fill%d' % i, 'wb') as f: f.write(b'x' * (10 << 20))\n"
         "print('BROKE OUT', 'wrote 400 MiB to a memory-backed /tmp')"),
+    # The submission folder also holds a symlink to source/ and a numpy.py (attacked_class).
+    "symlink-to-source": (
+        "print('BROKE OUT', os.listdir('leak'))\n"),
+    "module-handed-in": (
+        "import numpy\nif getattr(numpy, 'PWNED', False): print('BROKE OUT')"),
     "script-in-output": (
         "from IPython.display import HTML, display\n"
         "display(HTML('<script>alert(\"pwned\")</script><img src=x onerror=\"alert(2)\">'"
@@ -111,7 +116,9 @@ def attacked_class(tmp_path_factory):
                                                                                   LESSON)))
     write_submission(root, LESSON, "stub", None)
     for attack in ATTACKS:
-        write_submission(root, LESSON, f"attack-{attack}", attack_answers(attack, root))
+        folder = write_submission(root, LESSON, f"attack-{attack}", attack_answers(attack, root))
+        (folder / "leak").symlink_to(root / "source")
+        (folder / "numpy.py").write_text("PWNED = True\n")
     (root / ".course_secret").write_text("abad1dea\n")
     os.environ["INSTRUCTOR_TOKEN"] = CANARY
     try:
