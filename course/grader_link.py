@@ -47,14 +47,14 @@ def send_message(sock: socket.socket, document) -> None:
 
 
 def _receive_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = sock.recv(min(remaining, 1 << 20))
-        if not chunk:
+    buffer = bytearray(size)
+    view, received = memoryview(buffer), 0
+    while received < size:
+        count = sock.recv_into(view[received:], min(size - received, 1 << 20))
+        if not count:
             raise ConnectionError("the other side closed the link")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        received += count
+    return bytes(buffer)
 
 
 def receive_message(sock: socket.socket):

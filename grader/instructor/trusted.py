@@ -142,9 +142,18 @@ class StudentObject:
     def __getattr__(self, name):
         if name.startswith("__") and name not in ("__name__", "__qualname__"):
             raise AttributeError(name)  # numpy and copy probe dunders: never the kernel's
-        return self._ask("getattr", name=name)
+        # A method (a handle, not data) is asked for once per object: training loops call
+        # network.forward thousands of times.
+        key = (self._number, name)
+        if key in self._link.methods:
+            return self._link.methods[key]
+        value = self._ask("getattr", name=name)
+        if isinstance(value, StudentObject):
+            self._link.methods[key] = value
+        return value
 
     def __setattr__(self, name, value):
+        self._link.methods.pop((self._number, name), None)
         self._ask("setattr", name=name, value=self._link.encode(value))
 
     def __getitem__(self, key):
@@ -190,6 +199,7 @@ class TrustedLink:
         self.sock = sock
         self.functions: dict[int, object] = {}
         self.objects: dict[int, object] = {}
+        self.methods: dict[tuple[int, str], StudentObject] = {}
 
     def encode(self, value, nodes: list | None = None):
         return encode(value, self._handle, nodes=nodes)
