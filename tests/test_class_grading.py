@@ -19,9 +19,9 @@ import nbformat
 import pytest
 
 from grader.instructor import grade_class, journal
-from grader.instructor.course_dir import generate_release
+from grader.instructor.course_dir import course_id, generate_release
 from grader.instructor.gradebook import cell_scores
-from grader.instructor.journal import GRADED, NOT_GRADED, REPAIRED
+from grader.instructor.journal import GRADED, LEFT, NOT_GRADED, REPAIRED
 from grader.instructor.submissions import apply_variant, reference_answers, write_submission
 from grader.instructor.variants import variants_for
 from tests.conftest import ROOT
@@ -135,6 +135,15 @@ def edited_metadata(root, student):
     edit(write(root, student, sigmoid_bug), tamper)
 
 
+def newer_schema(root, student):
+    """Metadata as a newer nbgrader writes it: this one would refuse the whole notebook."""
+    def tamper(nb):
+        for each in nb.cells:
+            if "nbgrader" in each.metadata:
+                each.metadata["nbgrader"]["schema_version"] = 99
+    edit(write(root, student), tamper)
+
+
 def infinite_loop(root, student):
     write(root, student, answers(grads_by_hand=("return y, x", "while True:\n        pass")))
 
@@ -176,6 +185,7 @@ CLASS = {
                          "changed from code to markdown"),
     "edited-metadata": (edited_metadata, REPAIRED, {"test_sigmoid_gate", "test_neuron"},
                         "metadata edited"),
+    "newer-schema": (newer_schema, REPAIRED, set(), "schema_version 3 -> 99"),
     "infinite-loop": (infinite_loop, GRADED, {"test_grad_product"}, "time limit"),
     "ignores-interrupt": (ignores_interrupt, GRADED, {"test_grad_sum_product"},
                           "ignored the interrupt"),
@@ -319,3 +329,24 @@ def test_killed_run_resumes_to_the_same_gradebook(graded_class, tmp_path_factory
         assert scores(root, student) == scores(full_root, student), student
     saved = [json.loads(p.read_text())["status"] for p in sorted(state.glob("*.json"))]
     assert len(saved) == len(students) and NOT_GRADED not in saved
+
+
+class FailingPool:
+    """A worker pool whose grading process always fails (e.g. no kernel would start)."""
+
+    def grade(self, request, timeout):
+        return {"success": False, "error": "Kernel didn't respond in 60 seconds",
+                "feedback_error": "", "seconds": 60.0}
+
+
+def test_a_submission_the_grader_failed_on_is_left_for_the_next_run(tmp_path_factory):
+    """Never a silent 0: no grade is stored, the report says why, a rerun tries again."""
+    root = new_course(tmp_path_factory, "left", ["good"])
+    grade_class.ensure_in_gradebook(root, [LESSON], course_id(root))
+    grader = grade_class.ClassGrader(root, SETTINGS, FailingPool(), course_id(root))
+    outcome = grader.grade(LESSON, "good")
+    assert outcome.status == LEFT
+    assert any("next run" in finding.action for finding in outcome.findings)
+    assert cell_scores(root, LESSON, "good") == {}
+    journal.save(root, outcome)
+    assert grader.pending([(LESSON, "good")]) == [(LESSON, "good")]

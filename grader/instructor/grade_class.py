@@ -33,7 +33,7 @@ from grader.instructor import journal, report
 from grader.instructor.course_dir import course_config, course_id, nbgrader, notebook_name
 from grader.instructor.course_dir import lessons as course_lessons
 from grader.instructor.grade_submission import gradebook_url
-from grader.instructor.journal import GRADED, NOT_GRADED, REPAIRED, Outcome
+from grader.instructor.journal import GRADED, LEFT, NOT_GRADED, REPAIRED, Outcome
 from grader.instructor.kernel_sandbox import (
     NO_SANDBOX_VARIABLE,
     SandboxUnavailable,
@@ -172,12 +172,14 @@ class ClassGrader:
             if not answer["success"]:
                 findings.append(Finding(f"{notebook_name(self.root, lesson)}.ipynb",
                                         f"nbgrader could not grade it: {answer['error']}",
-                                        "0 points"))
+                                        "no grade recorded; the next run tries again"))
         if self.stopping.is_set():
             return None
-        if not answer["success"]:
+        if prepared.input_step is None:  # no readable notebook: the student's to fix
             record_zero(self.root, lesson, student, self.course_id)
             status = NOT_GRADED
+        elif not answer["success"]:  # grading failed, not the student: never a silent 0
+            status = LEFT
         else:
             findings += execution_findings(self.root, lesson, student, self.timeout,
                                            self.settings)
@@ -249,9 +251,10 @@ def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Se
 
 def _print_summary(outcomes: list[Outcome], page: Path) -> None:
     count = {status: sum(o.status == status for o in outcomes)
-             for status in (GRADED, REPAIRED, NOT_GRADED)}
+             for status in (GRADED, REPAIRED, NOT_GRADED, LEFT)}
     print(f"{len(outcomes)} submissions: {count[GRADED]} graded as submitted, "
-          f"{count[REPAIRED]} graded after repair, {count[NOT_GRADED]} could not be graded")
+          f"{count[REPAIRED]} graded after repair, {count[NOT_GRADED]} could not be graded"
+          + (f", {count[LEFT]} left for the next run (grading failed)" if count[LEFT] else ""))
     for outcome in outcomes:
         for finding in outcome.findings:
             print(f"  {outcome.student} {outcome.lesson} {finding.where}: {finding.problem} "

@@ -23,6 +23,9 @@ from grader.instructor.repair import IGNORED_NAMES, Finding
 
 STATE_DIR = "reports/.state"
 GRADED, REPAIRED, NOT_GRADED = "graded", "repaired", "not graded"
+# The notebook was readable but grading itself failed (a kernel that never started, a
+# crashed grader): no grade is stored, and the next run tries again.
+LEFT = "left for the next run"
 
 
 @dataclass
@@ -101,7 +104,7 @@ def still_valid(root: Path, outcome: Outcome | None, current: str,
                 gradebook: Gradebook) -> bool:
     """Whether a saved outcome still stands: same inputs, results still on disk and in the
     gradebook."""
-    if outcome is None or outcome.fingerprint != current:
+    if outcome is None or outcome.fingerprint != current or outcome.status == LEFT:
         return False
     if not in_gradebook(gradebook, outcome.lesson, outcome.student):
         return False

@@ -35,7 +35,9 @@ IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "timestamp.tx
 # nbgrader reads the submission time from timestamp.txt: a repaired copy keeps it.
 NOT_COPIED = IGNORED_NAMES - {"timestamp.txt"}
 # nbgrader metadata a student must not change; the release's values are what gets graded.
-GRADED_KEYS = ("grade", "solution", "locked", "points", "task")
+# Any difference from the release, schema_version included (a newer nbgrader's metadata
+# would make this nbgrader refuse the notebook), is repaired from the release.
+GRADED_KEYS = ("grade", "solution", "locked", "points", "task", "schema_version")
 
 
 @dataclass(frozen=True)

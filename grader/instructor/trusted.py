@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from nbclient.util import run_sync
 from nbformat import NotebookNode
-from traitlets import Bool, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from course.grader_link import (
     SOCKET_VARIABLE,
@@ -520,6 +520,23 @@ class TrustedExecute(ResilientExecute):
     course_root = Unicode("", help="The course folder (default: the current folder); "
                                    "the lesson's files are copied from its source/."
                           ).tag(config=True)
+
+    startup_attempts = Integer(3, help="Kernel starts tried before a notebook is given up "
+                                       "(a loaded machine can miss the startup timeout)."
+                               ).tag(config=True)
+
+    def start_new_kernel_client(self):
+        """nbclient's, retried with a fresh kernel when the kernel did not answer in time."""
+        for attempt in range(1, self.startup_attempts + 1):
+            try:
+                return run_sync(super().async_start_new_kernel_client)()
+            except RuntimeError as error:  # nbclient's "Kernel didn't respond in N seconds"
+                if attempt == self.startup_attempts:
+                    raise
+                self.log.warning("Kernel start %d failed (%s); starting another", attempt,
+                                 error)
+                self.km = self.create_kernel_manager()  # nbclient cleaned up the failed one
+                self.start_new_kernel()
 
     def _sandboxed(self) -> bool:
         return self.sandbox and not sandbox_disabled()
