@@ -54,5 +54,6 @@ def test_no_generated_state_is_tracked():
     generated = [path for path in tracked
                  if path == "gradebook.db" or path.endswith(".db")
                  or path.split("/")[0] in {"submitted", "autograded", "feedback", "reports"}
-                 or ".ipynb_checkpoints" in path or "__pycache__" in path]
+                 or ".ipynb_checkpoints" in path or "__pycache__" in path
+                 or "/build/" in f"/{path}" or ".egg-info/" in path]
     assert generated == []

@@ -5,6 +5,7 @@ The hostile submissions (grader.instructor.hostile) are graded by real nbgrader 
 batch as the reference solution (full marks, tests/test_grading.py) and the stub.
 """
 
+import shutil
 import socket
 import subprocess
 import threading
@@ -231,11 +232,14 @@ def test_a_cell_without_a_passing_verdict_scores_zero_whatever_it_printed(verdic
 
 def test_a_student_install_runs_every_release_notebook_up_to_its_first_stub(tmp_path):
     """A fresh venv with release/requirements.txt alone (the student package, no grader)."""
+    # A copy, as a student has it: building the package must not write into this repository.
+    for folder in ("course", "release"):
+        shutil.copytree(ROOT / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r",
-                    str(ROOT / "release" / "requirements.txt")],
-                   cwd=ROOT / "release", check=True, capture_output=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", "requirements.txt"],
+                   cwd=tmp_path / "release", check=True, capture_output=True)
     assert subprocess.run([str(python), "-c", "import grader"], cwd=tmp_path,
                           capture_output=True).returncode
     for lesson in LESSONS:
