@@ -41,7 +41,7 @@ from grader.instructor.kernel_sandbox import (
 )
 from grader.instructor.repair import Finding, prepare
 from grader.instructor.safeguards import KERNEL_DIED, KERNEL_HUNG, TIMEOUT_ERROR
-from grader.instructor.workers import WorkerPool
+from grader.instructor.workers import OVER_BUDGET, WorkerPool
 
 
 @dataclass(frozen=True)
@@ -162,20 +162,24 @@ class ClassGrader:
         journal.forget(self.root, lesson, student)
         prepared = prepare(self.root, lesson, student)
         findings = list(prepared.findings)
-        answer = {"success": False}
+        answer, over_time = {"success": False}, False
         if prepared.input_step is not None:
             request = {"lesson": lesson, "student": student, "input_step": prepared.input_step,
                        "log": str(self.root / "reports" / "logs" / lesson / f"{student}.log")}
             answer = self.pool.grade(request, self.budget)
             if not answer["success"] and "database is locked" in answer["error"]:
                 answer = self.pool.grade(request, self.budget)  # autograde --force is idempotent
+            # Past the submission's time budget: the notebook's own doing, so it scores 0
+            # (said in the report). Any other failure is the grader's: no grade, try again.
+            over_time = not answer["success"] and answer["error"].startswith(OVER_BUDGET)
             if not answer["success"]:
                 findings.append(Finding(f"{notebook_name(self.root, lesson)}.ipynb",
                                         f"nbgrader could not grade it: {answer['error']}",
+                                        "0 points" if over_time else
                                         "no grade recorded; the next run tries again"))
         if self.stopping.is_set():
             return None
-        if prepared.input_step is None:  # no readable notebook: the student's to fix
+        if prepared.input_step is None or over_time:  # the student's to fix
             record_zero(self.root, lesson, student, self.course_id)
             status = NOT_GRADED
         elif not answer["success"]:  # grading failed, not the student: never a silent 0

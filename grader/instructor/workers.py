@@ -14,6 +14,10 @@ import sys
 from pathlib import Path
 from typing import IO
 
+# How the error of a submission that ran past its whole time budget begins (grade_class
+# gives it 0; any other failure of the grading process is left for the next run).
+OVER_BUDGET = "no result after"
+
 
 class Worker:
     """One grading process, kept for many submissions."""
@@ -84,7 +88,7 @@ class WorkerPool:
             if answer is None:
                 worker.stop()
                 answer = {"success": False, "feedback_error": "", "seconds": timeout,
-                          "error": f"no result after {timeout:.0f} s; grading stopped"}
+                          "error": f"{OVER_BUDGET} {timeout:.0f} s; grading stopped"}
             return answer
         finally:
             self._idle.put(worker)
