@@ -350,3 +350,19 @@ def test_a_submission_the_grader_failed_on_is_left_for_the_next_run(tmp_path_fac
     assert cell_scores(root, LESSON, "good") == {}
     journal.save(root, outcome)
     assert grader.pending([(LESSON, "good")]) == [(LESSON, "good")]
+
+
+def test_cells_each_just_under_the_timeout_cannot_outlast_the_submission_budget(
+        tmp_path_factory):
+    """Every cell stays under the cell timeout, the notebook not under its whole budget:
+    it is stopped, scores 0 and the report says why."""
+    root = new_course(tmp_path_factory, "slow", [])
+    slow = {grade_id: "import time\ntime.sleep(8)\n" + source
+            for grade_id, source in reference_answers(
+                root / "source" / LESSON / "chain_rule.ipynb").items()}
+    write(root, "slow", slow)
+    settings = grade_class.Settings(cell_timeout=10, submission_timeout=20, jobs=1)
+    [outcome] = grade_class.run(root, [LESSON], settings, progress=False)
+    assert outcome.status == NOT_GRADED
+    assert any("no result after 20 s" in finding.problem for finding in outcome.findings)
+    assert sum(cell.score for cell in cell_scores(root, LESSON, "slow").values()) == 0
