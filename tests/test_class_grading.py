@@ -144,6 +144,24 @@ def newer_schema(root, student):
     edit(write(root, student), tamper)
 
 
+def forged_metadata(root, student):
+    """The stubs, with a test cell unlocked and emptied, an invented 100-point test cell,
+    the solution cells marked as tests, and another kernel asked for."""
+    def tamper(nb):
+        unlocked = cell(nb, "test_neuron")
+        unlocked.metadata["nbgrader"]["locked"] = False
+        unlocked.source = "pass"
+        bonus = nbformat.v4.new_code_cell("print('full marks')")
+        bonus.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                      "grade_id": "test_bonus", "points": 100,
+                                      "schema_version": 3}
+        nb.cells.append(bonus)
+        cell(nb, "gates").metadata["nbgrader"]["solution"] = False
+        nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash",
+                                     "language": "bash"}
+    edit(write_submission(root, LESSON, student, None) / NOTEBOOK, tamper)
+
+
 def infinite_loop(root, student):
     write(root, student, answers(grads_by_hand=("return y, x", "while True:\n        pass")))
 
@@ -186,6 +204,7 @@ CLASS = {
     "edited-metadata": (edited_metadata, REPAIRED, {"test_sigmoid_gate", "test_neuron"},
                         "metadata edited"),
     "newer-schema": (newer_schema, REPAIRED, set(), "schema_version 3 -> 99"),
+    "forged-metadata": (forged_metadata, REPAIRED, None, "metadata edited"),
     "infinite-loop": (infinite_loop, GRADED, {"test_grad_product"}, "time limit"),
     "ignores-interrupt": (ignores_interrupt, GRADED, {"test_grad_sum_product"},
                           "ignored the interrupt"),
