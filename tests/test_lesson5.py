@@ -69,3 +69,20 @@ def test_accuracy_thresholds_hold_for_the_reference_over_50_seeds():
     found = lesson5.calibrate(range(50))
     assert {c.check for c in found} == set(lesson5.CALIBRATED)
     assert [c for c in found if c.margin < 0] == [], found
+
+
+class ZeroingNetwork(layers.Network):
+    """Zeroes the correct layers it is given, so a check that computed its expected values
+    from those layers afterwards would expect what this network returns."""
+
+    def forward(self, x):
+        for layer in self.layers:
+            for value in layer.params.values():
+                value[...] = 0.0
+        return super().forward(x)
+
+
+def test_network_check_judges_against_layers_the_network_cannot_touch():
+    lesson5.check_network(layers.Network)
+    with pytest.raises(AssertionError, match="wrong values"):
+        lesson5.check_network(ZeroingNetwork)

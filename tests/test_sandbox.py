@@ -63,7 +63,7 @@ ATTACKS = {
     "kills-parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
     "fork-storm": (
         "import subprocess, sys\nprocs = [subprocess.Popen([sys.executable, '-c', "
-        "'import time; time.sleep(30)'], start_new_session=True) for _ in range(40)]"),
+        "'import time; time.sleep(900)'], start_new_session=True) for _ in range(40)]"),
     "huge-file": (
         "with open('big.bin', 'wb') as f:\n"
         "    for _ in range(40): f.write(b'x' * (10 << 20))\n"
@@ -195,7 +195,9 @@ def test_the_course_folder_is_unchanged_by_the_run(attacked_class):
 
 
 def test_no_process_of_a_submission_outlives_it(attacked_class):
-    leftover = subprocess.run(["pgrep", "-f", "time.sleep(30)"], capture_output=True,
+    # The storm's sleepers would live 15 minutes, far longer than the run: only the end of
+    # the submission's PID namespace can have stopped them.
+    leftover = subprocess.run(["pgrep", "-f", "time.sleep(900)"], capture_output=True,
                               text=True).stdout.split()
     assert leftover == []
 

@@ -10,6 +10,7 @@ row once per epoch, one update per batch, same seed same order), not exact numbe
 worst accuracy against each threshold; ``tests/test_lesson5.py`` keeps it honest.
 """
 
+import copy
 import math
 
 import autograd
@@ -426,31 +427,34 @@ def check_network(network_class):
     step moves every parameter against its gradient (tested with correct layers)."""
     rng = rng_for("network")
     chain = _reference_layers(rng)
+    # Expected values come from an untouched copy: the student's Network holds ``chain`` and
+    # may change its layers (step must), so nothing it leaves there can set the bar.
+    reference = copy.deepcopy(chain)
     X, dout = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
     network = network_class(chain)
     out, caches = as_tuple(network.forward(X.copy()), 2, "Network.forward")
-    _assert_forward(out, _chain_forward(chain, X), "Network")
+    _assert_forward(out, _chain_forward(reference, X), "Network")
     dx, grads = as_tuple(network.backward(dout.copy(), caches), 2, "Network.backward")
     if len(grads) != len(chain):
         raise AssertionError(f"Network.backward returned {len(grads)} gradient dicts for "
                              f"{len(chain)} layers; return one per layer, in layer order")
     got = {"dx": dx}
-    expected = {"dx": numerical_gradient_array(lambda v: _chain_forward(chain, v), X.copy(),
-                                               dout)}
-    for i, layer in enumerate(chain):
+    expected = {"dx": numerical_gradient_array(lambda v: _chain_forward(reference, v),
+                                               X.copy(), dout)}
+    for i, layer in enumerate(reference):
         for name, value in layer.params.items():
             got[f"layer {i} ({type(layer).__name__}) d{name}"] = (grads[i] or {}).get(name)
             expected[f"layer {i} ({type(layer).__name__}) d{name}"] = numerical_gradient_array(
-                lambda _: _chain_forward(chain, X), value, dout)
+                lambda _: _chain_forward(reference, X), value, dout)
     assert_gradients_close(got, expected, tol=1e-6,
                            context="for Network.backward on Linear-Sigmoid-Linear-ReLU-"
                                    "Linear-Sigmoid (correct layers)")
-    before = [{k: v.copy() for k, v in layer.params.items()} for layer in chain]
+    # forward and backward must leave the parameters alone: step is measured from the truth.
     steps = [{k: rng.normal(size=v.shape) for k, v in layer.params.items()} for layer in chain]
     network.step(steps, 0.1)
-    for i, layer in enumerate(chain):
-        for name, value in layer.params.items():
-            if rel_error(value, before[i][name] - 0.1 * steps[i][name]) > 1e-10:
+    for i, (layer, untouched) in enumerate(zip(chain, reference)):
+        for name, value in untouched.params.items():
+            if rel_error(layer.params[name], value - 0.1 * steps[i][name]) > 1e-10:
                 raise AssertionError(f"Network.step(grads, 0.1) did not set layer {i}'s "
                                      f"{name} to {name} - 0.1 * grads[{i}]['{name}'] in place")
 
