@@ -4,7 +4,12 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades
 from nbgrader.validator import Validator
 
-from grader.instructor.feedback import HideCheckDetails
+from grader.instructor.feedback import (
+    FEEDBACK_TEMPLATE_FILE,
+    MATHJAX_URL,
+    TEMPLATE_FOLDERS,
+    HideCheckDetails,
+)
 from grader.instructor.grade_submission import autograde_preprocessors
 from grader.instructor.trusted import TrustedExecute
 
@@ -34,7 +39,7 @@ Validator.class_traits()["preprocessors"].default_value = [
 
 # Feedback shows check names, messages and numbers, never the checks themselves: hidden test
 # blocks are cleared (nbgrader #917, #1363) and tracebacks cut to the student's own frames
-# plus the error message (course/instructor/feedback.py). HideCheckDetails must run before
+# plus the error message (grader/instructor/feedback.py). HideCheckDetails must run before
 # ClearHiddenTests: it recognises hidden-test cells by the marker that one removes.
 c.GenerateFeedback.preprocessors = [
     GetGrades, HideCheckDetails, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
@@ -43,3 +48,7 @@ c.GenerateFeedback.preprocessors = [
 # Feedback never runs a student's content: scripts, event handlers and javascript: links in
 # outputs and markdown are removed when the HTML is written.
 c.HTMLExporter.sanitize_html = True
+# ... and loads MathJax from the course's copy beside the pages (grade_class puts it there).
+c.HTMLExporter.mathjax_url = MATHJAX_URL
+c.HTMLExporter.template_file = FEEDBACK_TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = TEMPLATE_FOLDERS

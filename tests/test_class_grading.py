@@ -8,6 +8,7 @@ must get a line in the report naming the problem, and exactly the points its ans
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +103,13 @@ def extra_files(root, student):
     (path.parent / "numpy.py").write_text("raise ImportError('the student numpy.py')\n")
 
 
+def symlinked_notebook(root, student):
+    """The notebook handed in as a link to the instructor's solutions."""
+    path = write(root, student)
+    path.unlink()
+    path.symlink_to(root / "source" / LESSON / NOTEBOOK)
+
+
 def deleted_cells(root, student):
     edit(write(root, student), lambda nb: remove(nb, "gates", "test_grad_product"))
 
@@ -162,6 +170,18 @@ def forged_metadata(root, student):
     edit(write_submission(root, LESSON, student, None) / NOTEBOOK, tamper)
 
 
+def forged_tags(root, student):
+    """The stubs, with test cells tagged so nbclient would let them fail or skip them, and a
+    test cell pasted again under its own grade_id with its body emptied."""
+    def tamper(nb):
+        cell(nb, "test_neuron").metadata["tags"] = ["raises-exception"]
+        cell(nb, "test_sigmoid_gate").metadata["tags"] = ["skip-execution"]
+        pasted = nbformat.from_dict(json.loads(json.dumps(cell(nb, "test_grad_product"))))
+        pasted.id, pasted.source = "pasted-test", "pass"
+        nb.cells.insert(0, pasted)
+    edit(write_submission(root, LESSON, student, None) / NOTEBOOK, tamper)
+
+
 def infinite_loop(root, student):
     write(root, student, answers(grads_by_hand=("return y, x", "while True:\n        pass")))
 
@@ -194,7 +214,8 @@ CLASS = {
     "invalid-json": (invalid_json, NOT_GRADED, None, "invalid JSON"),
     "missing-notebook": (missing_notebook, NOT_GRADED, None, "notebook missing"),
     "renamed": (renamed, REPAIRED, set(), "notebook renamed"),
-    "extra-files": (extra_files, REPAIRED, set(), "would replace the module `numpy`"),
+    "extra-files": (extra_files, GRADED, set(), "files beside the notebook"),
+    "symlinked-notebook": (symlinked_notebook, NOT_GRADED, None, "symlink is never followed"),
     "deleted-cells": (deleted_cells, REPAIRED, GATE_TESTS, "solution cell deleted"),
     "duplicated-cell": (duplicated_cell, REPAIRED, set(), "cell appears 2 times"),
     "solution-to-markdown": (solution_to_markdown, REPAIRED, set(),
@@ -205,6 +226,7 @@ CLASS = {
                         "metadata edited"),
     "newer-schema": (newer_schema, REPAIRED, set(), "schema_version 3 -> 99"),
     "forged-metadata": (forged_metadata, REPAIRED, None, "metadata edited"),
+    "forged-tags": (forged_tags, REPAIRED, None, "tags ['raises-exception']"),
     "infinite-loop": (infinite_loop, GRADED, {"test_grad_product"}, "time limit"),
     "ignores-interrupt": (ignores_interrupt, GRADED, {"test_grad_sum_product"},
                           "ignored the interrupt"),
@@ -296,6 +318,18 @@ def test_grades_feedback_and_report_are_written(graded_class):
     assert len(questions) == 1 + 11  # header + one row per test cell of lesson 1
     page = (reports / "index.html").read_text()
     assert "invalid-json" in page and "test_xor_gradients" in page
+
+
+def test_feedback_loads_mathjax_from_the_course_folder(graded_class):
+    """Feedback renders its equations offline: every script it loads is a local file."""
+    root, _, _ = graded_class
+    page = root / "feedback" / "good" / LESSON / "chain_rule.html"
+    sources = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page.read_text())
+    mathjax = [src for src in sources if "MathJax.js" in src]
+    assert mathjax, sources
+    assert all("://" not in src for src in sources), sources
+    for src in sources:
+        assert (page.parent / src.split("?")[0]).resolve().is_file(), src
 
 
 def test_large_output_is_cut_in_feedback(graded_class):

@@ -1,4 +1,4 @@
-"""Time and memory of grading a simulated class: stock nbgrader against ``grade_class``.
+"""Time and memory of grading a simulated class: nbgrader's commands against ``grade_class``.
 
 ``python -m grader.instructor.benchmark [--students N] [--jobs J] [LESSON ...]``
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         nb = [sys.executable, "-m", "nbgrader"]
         print(f"simulated class: {args.students} students x {len(lesson_ids)} lesson(s) "
               f"({', '.join(lesson_ids)}) = {count} submissions", flush=True)
-        print("grading with stock nbgrader (sequential)...", flush=True)
+        print("grading with the nbgrader commands, one after another...", flush=True)
         stock_run = measure([[*nb, "autograde", lesson, "--force"] for lesson in lesson_ids]
                             + [[*nb, "generate_feedback", lesson, "--force"]
                                for lesson in lesson_ids] + [[*nb, "export"]], stock)
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{run['tree_mb']:>21.0f} MB")
     ratio = {key: ours_run[key] / stock_run[key] if stock_run[key] else float("nan")
              for key in stock_run}
-    print(f"{'grade_class / stock':28}{ratio['seconds']:>11.2f}x{ratio['largest_mb']:>27.2f}x"
-          f"{ratio['tree_mb']:>23.2f}x")
+    print(f"{'grade_class / nbgrader CLI':28}{ratio['seconds']:>11.2f}x"
+          f"{ratio['largest_mb']:>27.2f}x{ratio['tree_mb']:>23.2f}x")
     # Jobs run side by side: a submission's own overhead is the difference times the jobs.
     overhead = (ours_run["seconds"] - bare_run["seconds"]) * args.jobs / count
     print(f"the sandbox adds {overhead:+.2f} s per submission "

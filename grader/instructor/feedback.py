@@ -2,15 +2,18 @@
 
 nbgrader's ``generate_feedback`` renders the autograded notebook as it ran: hidden test
 source included, and every error with its full traceback -- which quotes the source lines
-of ``course/checks/*.py`` (the reference implementations) and of the hidden test block.
+of the hidden test block and the installed course package, with the grading machine's paths.
 nbgrader_config.py runs ``HideCheckDetails`` and then nbgrader's own ``ClearHiddenTests``
 on every feedback notebook, so a student sees check names, messages and numbers only.
 """
 
 import html
 import re
+import shutil
 from pathlib import Path
 
+import jupyter_server_mathjax
+import nbgrader
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -19,14 +22,34 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 import course
 
 HIDDEN_TESTS_MARKER = "BEGIN HIDDEN TESTS"
-# Everything the course package holds (checks, references) stays out of the feedback.
+# Source lines and paths of the course package stay out of the feedback.
 COURSE_PACKAGE = str(Path(course.__file__).resolve().parent)
+
+# MathJax is served from the course's own feedback folder, so pages render offline.
+# nbgrader writes feedback/<student>/<lesson>/<notebook>.html: two levels below the copy.
+MATHJAX_FOLDER = "mathjax"
+MATHJAX_URL = f"../../{MATHJAX_FOLDER}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+MATHJAX_SOURCE = Path(jupyter_server_mathjax.__file__).parent / "static"
+# nbgrader's feedback template, with MathJax from MATHJAX_URL: templates/feedback/ is searched
+# before nbgrader's own feedback/ folder (nbgrader's API always names the template "feedback").
+FEEDBACK_TEMPLATE_FILE = "offline.html.j2"
+TEMPLATE_FOLDERS = [str(Path(__file__).parent / "templates"),
+                    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+                        / "templates")]
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # IPython names a frame in a notebook cell "Cell In[<execution count>], line <n>".
 CELL_FRAME = re.compile(r"^Cell In\[(\d+)\]")
 # The header line Python's warnings module writes: "<path>:<line>: <Category>: <message>".
 WARNING_HEADER = re.compile(r"^(?P<path>.+?\.py):\d+: (?P<category>\w+): (?P<message>.*)$")
+
+
+def install_mathjax(root: Path) -> Path:
+    """Copy MathJax into ``feedback/mathjax/`` (once) so MATHJAX_URL resolves offline."""
+    target = Path(root) / "feedback" / MATHJAX_FOLDER
+    if not (target / "MathJax.js").is_file():
+        shutil.copytree(MATHJAX_SOURCE, target, dirs_exist_ok=True)
+    return target
 
 
 def strip_ansi(text: str) -> str:

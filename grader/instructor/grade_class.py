@@ -2,8 +2,8 @@
 
 For every submission in ``submitted/<student>/<lesson>/`` of the given lessons (default: all):
 
-1. inspect it (``repair``): an intact notebook is graded as submitted, a damaged one from a
-   repaired copy, an unreadable one is recorded with zero points;
+1. rebuild it (``repair``): the release notebook with the student's answers put in, damage
+   undone and reported; an unreadable one is recorded with zero points;
 2. autograde it and generate its feedback with nbgrader's own API, one submission per request
    in a few worker processes (``--jobs``), each cell limited in time and the kernel in memory;
 3. tick the progress bar (with ETA) and record the outcome, so that a rerun, or a run after a
@@ -32,6 +32,7 @@ from tqdm import tqdm
 from grader.instructor import journal, report
 from grader.instructor.course_dir import course_config, course_id, nbgrader, notebook_name
 from grader.instructor.course_dir import lessons as course_lessons
+from grader.instructor.feedback import install_mathjax
 from grader.instructor.grade_submission import gradebook_url
 from grader.instructor.journal import GRADED, LEFT, NOT_GRADED, REPAIRED, Outcome
 from grader.instructor.kernel_sandbox import (
@@ -215,6 +216,7 @@ def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Se
     course = course_id(root)
     with journal.exclusive_run(root) as lock_fd:
         ensure_in_gradebook(root, lesson_ids, course)
+        install_mathjax(root)
         work = submissions(root, lesson_ids)
         log_path = root / "reports" / "logs" / "workers.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +258,7 @@ def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Se
 def _print_summary(outcomes: list[Outcome], page: Path) -> None:
     count = {status: sum(o.status == status for o in outcomes)
              for status in (GRADED, REPAIRED, NOT_GRADED, LEFT)}
-    print(f"{len(outcomes)} submissions: {count[GRADED]} graded as submitted, "
+    print(f"{len(outcomes)} submissions: {count[GRADED]} graded, "
           f"{count[REPAIRED]} graded after repair, {count[NOT_GRADED]} could not be graded"
           + (f", {count[LEFT]} left for the next run (grading failed)" if count[LEFT] else ""))
     for outcome in outcomes:

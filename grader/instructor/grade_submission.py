@@ -6,7 +6,7 @@ on stdin; each answer is one JSON line on the original stdout, which is kept for
 (anything else printed goes to stderr, the workers' log).
 
 Request: ``{"lesson", "student", "input_step", "log"}`` (input_step: the folder nbgrader reads
-the submission from, ``submitted`` or the repaired copies). Answer: ``{"success", "error",
+the submission from: the copies rebuilt from the release). Answer: ``{"success", "error",
 "feedback_error", "seconds"}``.
 """
 

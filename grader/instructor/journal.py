@@ -49,7 +49,8 @@ class Outcome:
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file()
+    # Symlinks are never followed: grading ignores them, so they cannot change a grade.
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
                   and not IGNORED_NAMES.intersection(p.relative_to(folder).parts[:-1])
                   and p.name not in IGNORED_NAMES - {"timestamp.txt"})
 

@@ -1,22 +1,21 @@
-"""Recovering what can be graded from a damaged submission, without touching the original.
+"""Rebuilding every submission from the release, so only the student's answers are theirs.
 
-:func:`prepare` compares ``submitted/<student>/<lesson>/`` with the lesson's release and says
-what nbgrader should grade:
+:func:`prepare` compares ``submitted/<student>/<lesson>/`` with the lesson's release and
+writes what nbgrader grades, under ``reports/repaired/<student>/<lesson>/``: a fresh copy of
+the release notebook whose solution cells hold the student's answers, matched by grade_id or,
+when the metadata is gone, by the functions the cell defines. Test cells, setup cells, cell
+metadata, points and the kernelspec are the instructor's; cells the student added are kept
+after the release cell they followed. The lesson's data files come from the release too:
+nothing else the student handed in is used, and no symlink is followed.
 
-- an intact submission is graded where it is, as stock nbgrader would;
-- a damaged one (renamed notebook, deleted, duplicated or retyped cells, edited metadata,
-  JSON that needs lenient parsing, an extra file that would shadow a module the checks
-  import) is rebuilt under ``reports/repaired/<student>/<lesson>/``: a fresh copy of the
-  release notebook whose solution cells hold the student's answers, matched by grade_id or,
-  when the metadata is gone, by the functions the cell defines. Cells the student added are
-  kept after the release cell they followed;
-- a submission with nothing readable is not graded (the caller records zero points).
+A submission whose notebook had damage to repair (renamed notebook, deleted, duplicated or
+retyped cells, edited metadata, JSON that needs lenient parsing) is marked repaired; one with
+nothing readable is not graded (the caller records zero points).
 
 Every problem found becomes a :class:`Finding`, one line of the class report.
 """
 
 import ast
-import importlib.util
 import json
 import re
 import shutil
@@ -32,8 +31,11 @@ from grader.instructor.course_dir import notebook_name
 REPAIRED_STEP = "reports/repaired"
 SUBMITTED_STEP = "submitted"
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "timestamp.txt"}
-# nbgrader reads the submission time from timestamp.txt: a repaired copy keeps it.
-NOT_COPIED = IGNORED_NAMES - {"timestamp.txt"}
+# nbgrader reads the submission time from timestamp.txt: the rebuilt copy keeps it.
+TIMESTAMP = "timestamp.txt"
+# Untrusted JSON is read only up to these sizes (a notebook with plots is a few MiB).
+MAX_NOTEBOOK_BYTES = 32 << 20
+MAX_TIMESTAMP_BYTES = 200
 # nbgrader metadata a student must not change; the release's values are what gets graded.
 # Any difference from the release, schema_version included (a newer nbgrader's metadata
 # would make this nbgrader refuse the notebook), is repaired from the release.
@@ -57,8 +59,8 @@ class Finding:
 class Prepared:
     """What to grade for one submission.
 
-    input_step: the nbgrader step folder holding the notebook to grade (``submitted`` or
-    :data:`REPAIRED_STEP`), or None when nothing could be recovered.
+    input_step: the nbgrader step folder holding the rebuilt notebook
+    (:data:`REPAIRED_STEP`), or None when nothing could be recovered.
     """
 
     input_step: str | None
@@ -66,7 +68,8 @@ class Prepared:
 
     @property
     def repaired(self) -> bool:
-        return self.input_step == REPAIRED_STEP
+        """Whether the notebook had damage that rebuilding it undid."""
+        return self.input_step is not None and any(f.repaired for f in self.findings)
 
 
 def _text(value) -> str:
@@ -102,6 +105,13 @@ def defined_names(source: str) -> set[str]:
 def read_notebook_json(path: Path) -> tuple[dict | None, list[Finding]]:
     """The notebook's JSON as a dict, leniently if need be; None if it cannot be read."""
     where = path.name
+    if path.is_symlink() or not path.is_file():
+        return None, [Finding(where, "not a regular file (a symlink is never followed)",
+                              "nothing to grade: 0 points")]
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return None, [Finding(where, f"{size >> 20} MiB, over the {MAX_NOTEBOOK_BYTES >> 20} "
+                                     "MiB a notebook may have", "nothing to grade: 0 points")]
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -110,13 +120,16 @@ def read_notebook_json(path: Path) -> tuple[dict | None, list[Finding]]:
     try:
         data = json.loads(text)
         findings = []
+    except RecursionError:
+        return None, [Finding(where, "JSON nested too deeply to be a notebook",
+                              "nothing to grade: 0 points")]
     except json.JSONDecodeError as error:
         problem = f"invalid JSON ({error.msg}, line {error.lineno} column {error.colno})"
         try:
             # Raw control characters (a pasted tab or newline) are the one damage a lenient
             # parser undoes without guessing.
             data = json.loads(text, strict=False)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None, [Finding(where, problem, "nothing to grade: 0 points")]
         findings = [Finding(where, problem, "read leniently; answers recovered")]
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
@@ -140,13 +153,16 @@ def find_notebook(folder: Path, name: str, release) -> tuple[Path | None, dict |
                                                                list[Finding]]:
     """The submitted notebook (or, if it is missing, a renamed one with the lesson's cells)."""
     expected = folder / name
-    if expected.exists():
+    if folder.is_symlink() or not folder.is_dir():
+        return None, None, [Finding(name, "no submission folder (a symlink is never followed)",
+                                    "nothing to grade: 0 points")]
+    if expected.exists() or expected.is_symlink():
         data, findings = read_notebook_json(expected)
         return expected, data, findings
-    if not folder.is_dir():
-        return None, None, [Finding(name, "no submission folder", "nothing to grade: 0 points")]
     candidates = []
     for path in sorted(folder.glob("*.ipynb")):
+        if path.is_symlink():
+            continue
         data, _ = read_notebook_json(path)
         if data is not None and _matching_ids(data, release) > 0:
             candidates.append((_matching_ids(data, release), path, data))
@@ -260,40 +276,17 @@ def plan_cells(data: dict, release) -> CellPlan:
     return plan
 
 
-def _shadows_module(path: Path) -> str | None:
-    """The module a submitted file would replace on the kernel's import path, if any."""
-    if path.is_file() and path.suffix == ".py":
-        name = path.stem
-    elif path.is_dir() and any(path.glob("*.py")):
-        name = path.name
-    else:
-        return None
-    if name == "course" or importlib.util.find_spec(name) is not None:
-        return name
-    return None
-
-
-def extra_files(folder: Path, release: Path, notebook: Path) -> tuple[list[Finding],
-                                                                      set[Path]]:
-    """Findings for files the release does not have, and the top-level paths to leave out."""
-    findings, left_out = [], set()
-    if not folder.is_dir():
-        return findings, left_out
-    extras = []
-    for path in sorted(folder.iterdir()):
-        if path.name in IGNORED_NAMES or path == notebook:
-            continue
-        module = _shadows_module(path)
-        if module:
-            left_out.add(path)
-            findings.append(Finding(path.name, f"would replace the module `{module}` the "
-                                               "notebook imports", "left out of grading"))
-        elif not (release / path.name).exists():
-            extras.append(path.name)
-    if extras:
-        findings.append(Finding(", ".join(extras), "extra files in the submission",
-                                "kept beside the notebook; not graded", repaired=False))
-    return findings, left_out
+def extra_files(folder: Path, release: Path, notebook: Path) -> list[Finding]:
+    """A report line for what the submission holds beside the notebook: none of it is used."""
+    names = [path.name for path in sorted(folder.iterdir())
+             if path.name not in IGNORED_NAMES and path != notebook
+             # the data files the student fetched with the release are not worth a line
+             and not ((release / path.name).is_file() and not path.is_symlink())]
+    if not names:
+        return []
+    return [Finding(", ".join(names), "files beside the notebook",
+                    "ignored: only the notebook is graded, with the release's data files",
+                    repaired=False)]
 
 
 def _new_cell(cell: dict):
@@ -318,22 +311,20 @@ def build_repaired(release, plan: CellPlan):
     return nb
 
 
-def _write_repaired(root: Path, lesson: str, student: str, nb, folder: Path,
-                    left_out: set[Path]) -> None:
+def _write_rebuilt(root: Path, lesson: str, student: str, nb, folder: Path) -> None:
     target = root / REPAIRED_STEP / student / lesson
-    target.mkdir(parents=True)
+    release = root / "release" / lesson
+    shutil.copytree(release, target, ignore=lambda _, names: [
+        n for n in names if n.endswith(".ipynb") or n in IGNORED_NAMES])
     nbformat.write(nb, target / f"{notebook_name(root, lesson)}.ipynb")
-    for path in sorted(folder.iterdir()):
-        if path in left_out or path.suffix == ".ipynb" or path.name in NOT_COPIED:
-            continue
-        if path.is_dir():
-            shutil.copytree(path, target / path.name, ignore=shutil.ignore_patterns(*NOT_COPIED))
-        else:
-            shutil.copy2(path, target / path.name)
+    timestamp = folder / TIMESTAMP
+    if (timestamp.is_file() and not timestamp.is_symlink()
+            and timestamp.stat().st_size <= MAX_TIMESTAMP_BYTES):
+        (target / TIMESTAMP).write_bytes(timestamp.read_bytes())
 
 
 def prepare(root: Path, lesson: str, student: str) -> Prepared:
-    """Inspect a submission and, if it is damaged, write its repaired copy.
+    """Inspect a submission and write the copy of the release that holds its answers.
 
     Reads ``submitted/<student>/<lesson>/`` and never writes there; any earlier repaired
     copy of this submission is replaced.
@@ -357,9 +348,6 @@ def prepare(root: Path, lesson: str, student: str) -> Prepared:
         findings.append(Finding(notebook.name, f"not a valid notebook: {message}",
                                 "rebuilt from the release with the answers recovered"))
     plan = plan_cells(data, release)
-    file_findings, left_out = extra_files(folder, release_folder, notebook)
-    findings += plan.findings + file_findings
-    if not any(finding.repaired for finding in findings):
-        return Prepared(SUBMITTED_STEP, findings)
-    _write_repaired(root, lesson, student, build_repaired(release, plan), folder, left_out)
+    findings += plan.findings + extra_files(folder, release_folder, notebook)
+    _write_rebuilt(root, lesson, student, build_repaired(release, plan), folder)
     return Prepared(REPAIRED_STEP, findings)
