@@ -6,7 +6,7 @@ KERNEL_VENV := $(VENV)/kernel
 # nbgrader starts `alembic` and kernels by name: the venv's bin must come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install test lint release demo grade lab clean
+.PHONY: install test lint release demo grade round-trip lab clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ demo: install
 # with feedback, grades.csv and the class report in reports/.
 grade: install
 	$(BIN)/python -m grader.instructor.grade_class $(LESSONS)
+
+# nbgrader's whole round trip on this machine: a temporary exchange, three simulated students.
+round-trip: install
+	$(BIN)/python -m grader.instructor.round_trip
 
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=release

@@ -11,6 +11,7 @@ from grader.instructor.feedback import (
     HideCheckDetails,
 )
 from grader.instructor.grade_submission import autograde_preprocessors
+from grader.instructor.late import LatePenalty
 from grader.instructor.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821 -- injected by nbgrader when it loads this file
@@ -20,6 +21,21 @@ c.CourseDirectory.course_id = "backprop"
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Late work (grader/instructor/late.py): 10% of the score off per day or part of a day late,
+# judged by the time collect verified against the exchange. One due date per lesson (UTC);
+# grade_class writes them into the gradebook. Set them for your term.
+c.AssignLatePenalties.plugin_class = LatePenalty
+c.LatePenalty.percent_per_day = 10
+c.LatePenalty.due_dates = {
+    "lesson1": "2027-02-05 17:00:00 UTC",
+    "lesson2": "2027-02-19 17:00:00 UTC",
+    "lesson3": "2027-03-05 17:00:00 UTC",
+    "lesson4": "2027-03-19 17:00:00 UTC",
+    "lesson5": "2027-04-02 17:00:00 UTC",
+}
+# Collected work comes from the exchange through grader/instructor/collect.py, not
+# `nbgrader collect` (which follows symlinks and trusts the student's clock).
 
 # A cell that runs longer than this is stopped and counts as failed; every lesson's
 # solution runs each cell in a few seconds.

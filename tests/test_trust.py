@@ -279,3 +279,17 @@ def test_a_kernel_that_misses_its_startup_is_retried(monkeypatch, tmp_path):
     trusted.TrustedExecute(kernel_name="python3", timeout=60).preprocess(
         nb, {"metadata": {"path": str(tmp_path)}})
     assert len(attempts) == 2 and nb.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_each_test_cell_keeps_its_trusted_verdict_for_the_class_report():
+    nb = _test_cell([])
+    trusted.apply_verdicts(nb, trusted.notebook_checks(nb),
+                           {0: [trusted.Verdict(False, "dW is transposed")]})
+    assert nb.cells[0].metadata[trusted.VERDICT_KEY] == {
+        "passed": False, "message": "dW is transposed", "cell_error": "", "cell_message": ""}
+    visible = _test_cell([{"output_type": "error", "ename": "AssertionError",
+                           "evalue": "dW: relative error 1", "traceback": []}])
+    trusted.apply_verdicts(visible, trusted.notebook_checks(visible), {})
+    assert visible.cells[0].metadata[trusted.VERDICT_KEY] == {
+        "passed": False, "message": trusted.CHECK_NOT_FINISHED,
+        "cell_error": "AssertionError", "cell_message": "dW: relative error 1"}

@@ -29,7 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from grader.instructor import journal, report
+from grader.instructor import collect, journal, report
 from grader.instructor.course_dir import course_config, course_id, nbgrader, notebook_name
 from grader.instructor.course_dir import lessons as course_lessons
 from grader.instructor.feedback import install_mathjax
@@ -40,6 +40,7 @@ from grader.instructor.kernel_sandbox import (
     SandboxUnavailable,
     check_sandbox,
 )
+from grader.instructor.late import due_dates
 from grader.instructor.repair import Finding, prepare
 from grader.instructor.safeguards import KERNEL_DIED, KERNEL_HUNG, TIMEOUT_ERROR
 from grader.instructor.workers import OVER_BUDGET, WorkerPool
@@ -55,6 +56,7 @@ class Settings:
     jobs: int = 2
     submission_timeout: int | None = None
     force: bool = False
+    names: bool = False  # the class report shows student ids in its examples
 
     def worker_options(self) -> list[str]:
         options = ["--memory-limit-mb", str(self.memory_limit_mb),
@@ -77,7 +79,9 @@ def submissions(root: Path, lesson_ids: list[str]) -> list[tuple[str, str]]:
 
 
 def ensure_in_gradebook(root: Path, lesson_ids: list[str], course_id: str) -> None:
-    """Generate the release of any lesson the gradebook does not know (autograde needs it)."""
+    """Generate the release of any lesson the gradebook does not know (autograde needs it),
+    and give each lesson the due date the course's late policy names (late.LatePenalty)."""
+    due = due_dates(course_config(root))
     for lesson in lesson_ids:
         with Gradebook(gradebook_url(root), course_id) as gradebook:
             try:
@@ -87,6 +91,8 @@ def ensure_in_gradebook(root: Path, lesson_ids: list[str], course_id: str) -> No
                 known = False
         if not known:
             nbgrader(root, "generate_assignment", lesson, "--force")
+        with Gradebook(gradebook_url(root), course_id) as gradebook:
+            gradebook.update_or_create_assignment(lesson, duedate=due.get(lesson))
 
 
 def record_zero(root: Path, lesson: str, student: str, course_id: str) -> None:
@@ -162,7 +168,8 @@ class ClassGrader:
         current = self.fingerprint(lesson, student)
         journal.forget(self.root, lesson, student)
         prepared = prepare(self.root, lesson, student)
-        findings = list(prepared.findings)
+        collected = collect.load(self.root, lesson).get(student)
+        findings = (collected.findings if collected else []) + list(prepared.findings)
         answer, over_time = {"success": False}, False
         if prepared.input_step is not None:
             request = {"lesson": lesson, "student": student, "input_step": prepared.input_step,
@@ -250,7 +257,7 @@ def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Se
         nbgrader(root, "export")
     outcomes = [journal.load(root, lesson, student) for lesson, student in work]
     outcomes = [outcome for outcome in outcomes if outcome is not None]
-    page = report.write_report(root, lesson_ids, outcomes, course)
+    page = report.write_report(root, lesson_ids, outcomes, course, names=settings.names)
     _print_summary(outcomes, page)
     return outcomes
 
@@ -290,6 +297,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true",
                         help="regrade everything, not only new or changed submissions")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--names", action="store_true",
+                        help="the class report's examples show student ids (default: "
+                             "anonymised copies of the feedback pages)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="UNSAFE: run kernels without the bubblewrap sandbox, as you, "
                              "with your files, environment and network (only where user "
@@ -310,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"cannot grade: {error}") from None
     settings = Settings(cell_timeout=args.timeout, memory_limit_mb=args.memory_limit_mb,
                         max_output_bytes=args.max_output_bytes, jobs=args.jobs,
-                        submission_timeout=args.submission_timeout, force=args.force)
+                        submission_timeout=args.submission_timeout, force=args.force,
+                        names=args.names)
     run(args.root, args.lessons, settings, progress=not args.quiet)
 
 

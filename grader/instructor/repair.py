@@ -30,12 +30,14 @@ from grader.instructor.course_dir import notebook_name
 # nbgrader step folder of repaired copies, relative to the course root (git-ignored).
 REPAIRED_STEP = "reports/repaired"
 SUBMITTED_STEP = "submitted"
-IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "timestamp.txt"}
-# nbgrader reads the submission time from timestamp.txt: the rebuilt copy keeps it.
-TIMESTAMP = "timestamp.txt"
+IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "timestamp.txt",
+                 "submission_secret.txt"}
+# nbgrader's own small files that the rebuilt copy keeps: the submission time (autograde's
+# lateness) and the secret release_feedback files the feedback under.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 # Untrusted JSON is read only up to these sizes (a notebook with plots is a few MiB).
 MAX_NOTEBOOK_BYTES = 32 << 20
-MAX_TIMESTAMP_BYTES = 200
+MAX_NBGRADER_FILE_BYTES = 200
 # nbgrader metadata a student must not change; the release's values are what gets graded.
 # Any difference from the release, schema_version included (a newer nbgrader's metadata
 # would make this nbgrader refuse the notebook), is repaired from the release.
@@ -317,10 +319,11 @@ def _write_rebuilt(root: Path, lesson: str, student: str, nb, folder: Path) -> N
     shutil.copytree(release, target, ignore=lambda _, names: [
         n for n in names if n.endswith(".ipynb") or n in IGNORED_NAMES])
     nbformat.write(nb, target / f"{notebook_name(root, lesson)}.ipynb")
-    timestamp = folder / TIMESTAMP
-    if (timestamp.is_file() and not timestamp.is_symlink()
-            and timestamp.stat().st_size <= MAX_TIMESTAMP_BYTES):
-        (target / TIMESTAMP).write_bytes(timestamp.read_bytes())
+    for name in NBGRADER_FILES:
+        path = folder / name
+        if (path.is_file() and not path.is_symlink()
+                and path.stat().st_size <= MAX_NBGRADER_FILE_BYTES):
+            (target / name).write_bytes(path.read_bytes())
 
 
 def prepare(root: Path, lesson: str, student: str) -> Prepared:

@@ -8,7 +8,11 @@ Written to ``reports/`` (git-ignored) from the gradebook and the grading outcome
 - ``questions.csv`` and ``problems.csv``: the same tables for a spreadsheet;
 - ``report.md``: the same tables in markdown;
 - ``<lesson>_questions.png`` (share of full, partial and zero scores per test cell) and
-  ``<lesson>_scores.png`` (histogram of lesson scores).
+  ``<lesson>_scores.png`` (histogram of lesson scores);
+- what the class got wrong (``diagnoses``): per lesson, the kinds of mistake the trusted
+  checks named, with how many students and which share of the class, most common first,
+  ``<lesson>_diagnoses.png``, links to the anonymised examples (``examples/``; the student
+  ids instead with ``names``), and ``diagnoses.csv`` (lesson, question, kind, count).
 
 Question statistics leave out submissions that could not be graded at all (their zero says
 nothing about the question); the score histogram includes them.
@@ -16,6 +20,7 @@ nothing about the question); the score histogram includes them.
 
 import csv
 import html
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +28,7 @@ import nbformat
 from matplotlib.figure import Figure
 from nbgrader.api import Gradebook, MissingEntry
 
+from grader.instructor import diagnoses
 from grader.instructor.course_dir import notebook_name
 from grader.instructor.grade_submission import gradebook_url
 from grader.instructor.journal import NOT_GRADED, Outcome
@@ -125,6 +131,47 @@ def plot_scores(totals: list[float], maximum: float, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def plot_diagnoses(groups: list[diagnoses.Group], path: Path, most: int = 12) -> None:
+    """Horizontal bars: students per kind of mistake, the most common at the top."""
+    shown = groups[:most][::-1]
+    fig = Figure(figsize=(9, 0.4 * len(shown) + 1.2))
+    ax = fig.subplots()
+    labels = [_shorten(f"{g.question}: {g.kind}", 80) for g in shown]
+    ax.barh(range(len(shown)), [g.count for g in shown], color="#6a1b9a")
+    ax.set_yticks(range(len(shown)), labels, fontsize="small")
+    ax.set_xlabel("students")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def _shorten(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def diagnosis_rows(groups: list[diagnoses.Group], class_size: int) -> list[dict[str, str]]:
+    return [{"lesson": g.lesson, "question": g.question, "kind": g.kind,
+             "count": str(g.count), "share": f"{g.count / max(1, class_size):.0%}"}
+            for g in groups]
+
+
+def _diagnosis_table(root: Path, folder: Path, lesson: str, groups: list[diagnoses.Group],
+                     class_size: int, names: bool) -> str:
+    if not groups:
+        return "<p>No test failed.</p>"
+    rows = []
+    for group, row in zip(groups, diagnosis_rows(groups, class_size)):
+        links = diagnoses.example_links(root, folder, lesson, group.students, names)
+        examples = " ".join(f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+                            for label, href in links)
+        rows.append("<tr>" + "".join(f"<td>{html.escape(row[f])}</td>" for f in
+                                     ("question", "kind", "count", "share"))
+                    + f"<td>{examples}</td></tr>")
+    head = "".join(f"<th>{f}</th>" for f in ("question", "what went wrong", "students",
+                                               "share of the class", "examples"))
+    return f'<table class="diagnoses"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
 def problem_rows(outcomes: list[Outcome]) -> list[dict[str, str]]:
     """One row per problem found in a submission."""
     return [{"student": o.student, "lesson": o.lesson, "status": o.status, "where": f.where,
@@ -168,6 +215,7 @@ def _html_table(rows: list[dict[str, str]], fields: list[str]) -> str:
 
 QUESTION_FIELDS = ["lesson", "grade_id", "points", "graded", "full_marks", "pass_rate",
                    "mean_score"]
+DIAGNOSIS_FIELDS = ["lesson", "question", "kind", "count"]
 PROBLEM_FIELDS = ["student", "lesson", "status", "where", "problem", "action"]
 UNGRADED_FIELDS = ["student", "lesson", "why"]
 STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
@@ -176,12 +224,17 @@ STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
 
 
 def write_report(root: Path, lesson_ids: list[str], outcomes: list[Outcome],
-                 course_id: str | None = None) -> Path:
-    """Write every report file; returns the path of ``index.html``."""
+                 course_id: str | None = None, names: bool = False) -> Path:
+    """Write every report file; returns the path of ``index.html``.
+
+    names: show student ids in the diagnosis examples (default: anonymised copies).
+    """
     root = Path(root)
     folder = root / REPORT_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder / diagnoses.EXAMPLES_DIR, ignore_errors=True)
     sections, all_questions, markdown = [], [], ["# Class report", ""]
+    all_groups = []
     for lesson in lesson_ids:
         mine = [o for o in outcomes if o.lesson == lesson]
         questions, totals, maximum = collect(root, lesson, mine, course_id)
@@ -192,15 +245,33 @@ def write_report(root: Path, lesson_ids: list[str], outcomes: list[Outcome],
         summary = (f"{len(mine)} submissions, {sum(o.status == NOT_GRADED for o in mine)} could "
                    f"not be graded; mean score {mean:.2f} / {maximum:g}")
         rows = question_rows(questions)
+        graded = [o.student for o in mine if o.status != NOT_GRADED]
+        groups = diagnoses.group(root, lesson, graded)
+        all_groups += groups
+        if groups:
+            plot_diagnoses(groups, folder / f"{lesson}_diagnoses.png")
+        chart = (f'<img src="{lesson}_diagnoses.png" alt="students per kind of mistake">'
+                 if groups else "")
         sections.append(f"<h2>{html.escape(lesson)}</h2><p>{html.escape(summary)}</p>"
                         f"{_html_table(rows, QUESTION_FIELDS)}"
                         f'<img src="{lesson}_questions.png" alt="pass rate per question">'
-                        f'<img src="{lesson}_scores.png" alt="score distribution">')
-        markdown += [f"## {lesson}", "", summary, "", _markdown(rows, QUESTION_FIELDS), ""]
+                        f'<img src="{lesson}_scores.png" alt="score distribution">'
+                        f"<h3>What the class got wrong</h3><p>Each failed test, by the kind "
+                        f"of mistake the grader recognised; share of the {len(mine)} "
+                        f"submissions.</p>{chart}"
+                        f"{_diagnosis_table(root, folder, lesson, groups, len(mine), names)}")
+        wrong = diagnosis_rows(groups, len(mine))
+        markdown += [f"## {lesson}", "", summary, "", _markdown(rows, QUESTION_FIELDS), "",
+                     "### What the class got wrong", "",
+                     _markdown(wrong, ["question", "kind", "count", "share"]) if wrong
+                     else "No test failed.", ""]
     problems = problem_rows(outcomes)
     ungraded = ungraded_rows(outcomes)
     _write_csv(folder / "questions.csv", question_rows(all_questions), QUESTION_FIELDS)
     _write_csv(folder / "problems.csv", problems, PROBLEM_FIELDS)
+    _write_csv(folder / "diagnoses.csv", [
+        {"lesson": g.lesson, "question": g.question, "kind": g.kind, "count": str(g.count)}
+        for g in all_groups], DIAGNOSIS_FIELDS)
     markdown += ["## Could not be graded (0 points recorded)", "",
                  _markdown(ungraded, UNGRADED_FIELDS) if ungraded else "None.", "",
                  "## Problems found in submissions", "",

@@ -69,14 +69,17 @@ def write_submission(root: Path, lesson: str, student: str, answers: dict[str, s
         shutil.rmtree(target)
     shutil.copytree(release, target)
     if answers is not None:
-        name = notebook_name(root, lesson)
-        path = target / f"{name}.ipynb"
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if _grade_id(cell) in answers and cell.metadata.get("nbgrader", {}).get("solution"):
-                cell.source = answers[_grade_id(cell)]
-        nbformat.write(nb, path)
+        fill_answers(target / f"{notebook_name(root, lesson)}.ipynb", answers)
     return target
+
+
+def fill_answers(path: Path, answers: dict[str, str]) -> None:
+    """Put the answers (grade_id -> source) into the solution cells of the notebook at path."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if _grade_id(cell) in answers and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers[_grade_id(cell)]
+    nbformat.write(nb, path)
 
 
 def write_variant_submission(root: Path, lesson: str, student: str, variant: Variant) -> Path:

@@ -52,6 +52,13 @@ from grader.instructor.safeguards import ResilientExecute
 
 CHECK_CALL = "hidden_check"
 VERDICT_ERROR = "HiddenCheckFailed"
+# Cell metadata key of the trusted verdict in the autograded notebook (written only here:
+# test cells and their metadata come from the release), read by the class report.
+VERDICT_KEY = "trusted_verdict"
+CHECK_NOT_FINISHED = ("the hidden check did not finish (the cell failed or was stopped "
+                      "before it, or the kernel was restarted)")
+NO_CHECK = "this graded cell has no hidden check the grader can run"
+MAX_CELL_MESSAGE = 4000
 # Longest a hidden check may wait for one answer from the kernel; nbgrader's cell timeout
 # interrupts the kernel long before, which closes the link.
 ANSWER_TIMEOUT = 600
@@ -492,20 +499,30 @@ def apply_verdicts(nb, expected: dict[int, list[ExpectedCheck]],
         got = verdicts.get(index, [])
         failed = [v for v in got if not v.passed]
         if not checks:
-            problem = "this graded cell has no hidden check the grader can run"
+            problem = NO_CHECK
         elif failed:
             problem = failed[0].message
         elif len(got) < len(checks):
-            problem = ("the hidden check did not finish (the cell failed or was stopped "
-                       "before it, or the kernel was restarted)")
+            problem = CHECK_NOT_FINISHED
         else:
             problem = None
-        already_failed = any(o.get("output_type") == "error" for o in outputs)
-        if problem is not None and not already_failed:
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        if problem is not None and not errors:
             outputs.append(NotebookNode(output_type="error", ename=VERDICT_ERROR,
                                         evalue=problem,
                                         traceback=[f"{VERDICT_ERROR}: {problem}"]))
         cell.outputs = outputs
+        # What the class report groups: the grader's message, and for a cell that failed
+        # before its check ran, its own error (a stub's NotImplementedError, the visible
+        # check's message). The cell's error comes from the kernel: it can mislabel only
+        # this student's own failure in the report, never change a score.
+        cell.metadata[VERDICT_KEY] = {
+            "passed": problem is None and not errors,
+            "message": problem or "",
+            "cell_error": str(errors[0].get("ename", ""))[:100] if errors else "",
+            "cell_message": str(errors[0].get("evalue", ""))[:MAX_CELL_MESSAGE] if errors
+            else "",
+        }
 
 
 class TrustedExecute(ResilientExecute):
