@@ -131,6 +131,10 @@ def tampered(tmp_path_factory):
     (frank / NOTEBOOK).symlink_to(root / "source" / LESSON / NOTEBOOK)
     (frank / "notes.txt").write_text("see the link")
     (frank / "timestamp.txt").write_text(now.strftime(TIME_FORMAT))
+    # hana: a FIFO under the notebook's name (a plain open would wait for a writer forever).
+    hana = inbound_folder(exchange, course, "hana", now)
+    os.mkfifo(hana / NOTEBOOK)
+    (hana / "timestamp.txt").write_text(now.strftime(TIME_FORMAT))
     # gina: the inbound entry itself is a link to the solutions' folder.
     (exchange / course / "inbound" / f"gina+{LESSON}+{now.strftime(TIME_FORMAT)}+x"
      ).symlink_to(root / "source" / LESSON)
@@ -167,6 +171,8 @@ def test_a_symlink_in_the_inbound_folder_is_never_collected(tampered):
     assert "notes.txt" in results["frank"].findings[0].where
     assert total(root, "frank") == 0
     assert results["gina"].time is None and not (root / "submitted" / "gina").exists()
+    assert not (root / "submitted" / "hana" / LESSON / NOTEBOOK).exists()
+    assert "not a regular file" in results["hana"].findings[0].where
     assert "symlink" in results["gina"].findings[0].problem
 
 

@@ -103,10 +103,15 @@ def inspect_submission(entry: Path, student: str) -> Submission:
             where, "not a folder (a symlink is never followed)", "not collected")])
     recorded = datetime.fromtimestamp(info.st_ctime, UTC).replace(tzinfo=None)
     findings = []
+    try:
+        children = list(entry.iterdir())
+    except OSError as error:  # unreadable: never stops the collection of the others
+        return Submission(student, entry, None, [Finding(
+            where, f"cannot be read ({error.strerror})", "not collected")])
     expected = _account_uid(student)
     if expected is not None:
         owners = {info.st_uid} | {
-            child.lstat().st_uid for child in entry.iterdir() if child.suffix == ".ipynb"}
+            child.lstat().st_uid for child in children if child.suffix == ".ipynb"}
         if owners != {expected}:
             names = ", ".join(sorted(_owner(uid) for uid in owners))
             return Submission(student, entry, None, [Finding(
@@ -142,7 +147,8 @@ def inbound_submissions(exchange: Path, course: str, lesson: str) -> dict[str, l
 def _copy_regular(source: Path, target: Path, limit: int) -> str | None:
     """Copy one regular file without following a symlink; the problem if it cannot be."""
     try:
-        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: a FIFO planted under a notebook's name must not hang the collection.
+        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return "a symlink or unreadable"
     with os.fdopen(handle, "rb") as stream:

@@ -29,7 +29,6 @@ kind and question.
 import hashlib
 import os
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,14 +144,14 @@ def verdicts_of(root: Path, lesson: str, student: str) -> dict[str, dict]:
 def group(root: Path, lesson: str, students: list[str]) -> list[Group]:
     """The lesson's groups, most common first (ties: question order, then kind)."""
     groups: dict[tuple[str, str], Group] = {}
-    order: dict[str, int] = defaultdict(lambda: len(order))
+    rank: dict[str, int] = {}  # notebook order of the questions, as first seen
     for student in sorted(students):
         for question, verdict in verdicts_of(root, lesson, student).items():
-            order[question]  # noqa: B018 -- first seen fixes the question's rank
+            rank.setdefault(question, len(rank))
             for kind in kinds(verdict):
                 key = (question, kind)
                 groups.setdefault(key, Group(lesson, question, kind)).students.append(student)
-    return sorted(groups.values(), key=lambda g: (-g.count, order[g.question], g.kind))
+    return sorted(groups.values(), key=lambda g: (-g.count, rank[g.question], g.kind))
 
 
 # --- examples the instructor can open -------------------------------------------------------
@@ -187,10 +186,11 @@ def example_links(root: Path, report_dir: Path, lesson: str, students: list[str]
             links.append((student, os.path.relpath(page, report_dir)))
             continue
         target = report_dir / EXAMPLES_DIR / lesson / f"{example_token(root, lesson, student)}.html"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # The copy loads MathJax from where the feedback pages have it.
-        mathjax = os.path.relpath(Path(root) / "feedback" / MATHJAX_FOLDER, target.parent)
-        target.write_text(page.read_text().replace(f'src="{MATHJAX_URL.partition("/MathJax")[0]}/',
-                                                   f'src="{mathjax}/'))
+        if not target.exists():  # a student in several groups is copied once
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # The copy loads MathJax from where the feedback pages have it.
+            mathjax = os.path.relpath(Path(root) / "feedback" / MATHJAX_FOLDER, target.parent)
+            local = MATHJAX_URL.partition("/MathJax")[0]
+            target.write_text(page.read_text().replace(f'src="{local}/', f'src="{mathjax}/'))
         links.append((f"example {number}", os.path.relpath(target, report_dir)))
     return links
