@@ -22,6 +22,7 @@ import pytest
 from grader.instructor import grade_class, journal
 from grader.instructor.course_dir import course_id, generate_release
 from grader.instructor.gradebook import cell_scores
+from grader.instructor.grading_task import TaskResult
 from grader.instructor.journal import GRADED, LEFT, NOT_GRADED, REPAIRED
 from grader.instructor.submissions import apply_variant, reference_answers, write_submission
 from grader.instructor.variants import variants_for
@@ -384,20 +385,14 @@ def test_killed_run_resumes_to_the_same_gradebook(graded_class, tmp_path_factory
     assert len(saved) == len(students) and NOT_GRADED not in saved
 
 
-class FailingPool:
-    """A worker pool whose grading process always fails (e.g. no kernel would start)."""
-
-    def grade(self, request, timeout):
-        return {"success": False, "error": "Kernel didn't respond in 60 seconds",
-                "feedback_error": "", "seconds": 60.0}
-
-
 def test_a_submission_the_grader_failed_on_is_left_for_the_next_run(tmp_path_factory):
     """Never a silent 0: no grade is stored, the report says why, a rerun tries again."""
     root = new_course(tmp_path_factory, "left", ["good"])
     grade_class.ensure_in_gradebook(root, [LESSON], course_id(root))
-    grader = grade_class.ClassGrader(root, SETTINGS, FailingPool(), course_id(root))
-    outcome = grader.grade(LESSON, "good")
+    grader = grade_class.ClassGrader(root, SETTINGS, course_id(root))
+    # what a worker answers when, say, no kernel would start
+    failed = TaskResult(success=False, error="Kernel didn't respond in 60 seconds")
+    outcome = grader.finish(grader.start(LESSON, "good"), failed)
     assert outcome.status == LEFT
     assert any("next run" in finding.action for finding in outcome.findings)
     assert cell_scores(root, LESSON, "good") == {}

@@ -4,10 +4,14 @@ For every submission in ``submitted/<student>/<lesson>/`` of the given lessons (
 
 1. rebuild it (``repair``): the release notebook with the student's answers put in, damage
    undone and reported; an unreadable one is recorded with zero points;
-2. autograde it and generate its feedback with nbgrader's own API, one submission per request
-   in a few worker processes (``--jobs``), each cell limited in time and the kernel in memory;
-3. tick the progress bar (with ETA) and record the outcome, so that a rerun, or a run after a
-   kill, grades only what is not finished.
+2. send it as a task to a Dask cluster (``cluster``: local, ``--jobs`` workers, or an
+   existing one, ``--scheduler``); a worker autogrades it and writes its feedback with
+   nbgrader's own API (``grading_task``), each cell limited in time, the notebook in total
+   time and the kernel in memory, and sends back the results;
+3. write the results into the course (this process alone writes the gradebook, the
+   autograded notebooks, the feedback and the journal), tick the progress bar (with ETA, by
+   finished tasks) and record the outcome, so that a rerun, or a run after a kill, grades
+   only what is not finished.
 
 Then ``nbgrader export`` writes ``grades.csv`` and ``report`` writes ``reports/index.html``:
 per-question pass rates, score distributions and the list of damaged submissions.
@@ -17,33 +21,41 @@ import argparse
 import os
 import shutil
 import sys
-import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from distributed import as_completed
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
 from grader.instructor import collect, journal, report
+from grader.instructor.cluster import grading_client
 from grader.instructor.course_dir import course_config, course_id, nbgrader, notebook_name
 from grader.instructor.course_dir import lessons as course_lessons
 from grader.instructor.feedback import install_mathjax
-from grader.instructor.grade_submission import gradebook_url
+from grader.instructor.grade_submission import Limits
+from grader.instructor.gradebook import gradebook_url
+from grader.instructor.grading_task import (
+    TaskResult,
+    grade_task,
+    lesson_bundle,
+    store_result,
+    submission_payload,
+)
 from grader.instructor.journal import GRADED, LEFT, NOT_GRADED, REPAIRED, Outcome
 from grader.instructor.kernel_sandbox import (
     NO_SANDBOX_VARIABLE,
     SandboxUnavailable,
     check_sandbox,
+    sandbox_disabled,
 )
 from grader.instructor.late import due_dates
 from grader.instructor.repair import Finding, prepare
 from grader.instructor.safeguards import KERNEL_DIED, KERNEL_HUNG, TIMEOUT_ERROR
-from grader.instructor.workers import OVER_BUDGET, WorkerPool
 
 
 @dataclass(frozen=True)
@@ -53,15 +65,11 @@ class Settings:
     cell_timeout: int | None = None
     memory_limit_mb: int = 2048
     max_output_bytes: int = 100_000
-    jobs: int = 2
+    jobs: int | None = None  # workers of the local cluster (None: one per core)
     submission_timeout: int | None = None
     force: bool = False
     names: bool = False  # the class report shows student ids in its examples
-
-    def worker_options(self) -> list[str]:
-        options = ["--memory-limit-mb", str(self.memory_limit_mb),
-                   "--max-output-bytes", str(self.max_output_bytes)]
-        return options + (["--timeout", str(self.cell_timeout)] if self.cell_timeout else [])
+    scheduler: str | None = None  # an existing Dask cluster's address, instead of a local one
 
 
 def effective_cell_timeout(root: Path, settings: Settings) -> int:
@@ -147,60 +155,65 @@ def execution_findings(root: Path, lesson: str, student: str, timeout: int,
 
 
 class ClassGrader:
-    """Grades submissions of one course folder with the given settings."""
+    """Grades submissions of one course folder with the given settings: prepares each one
+    here, has a worker grade it, and records what came back."""
 
-    def __init__(self, root: Path, settings: Settings, pool: WorkerPool, course_id: str):
-        self.root, self.settings, self.pool, self.course_id = root, settings, pool, course_id
+    def __init__(self, root: Path, settings: Settings, course_id: str):
+        self.root, self.settings, self.course_id = root, settings, course_id
         self.timeout = effective_cell_timeout(root, settings)
         self.budget = settings.submission_timeout or max(300, 30 * self.timeout)
+        self.limits = Limits(cell_timeout=self.timeout, memory_limit_mb=settings.memory_limit_mb,
+                             max_output_bytes=settings.max_output_bytes, budget=self.budget,
+                             sandbox=not sandbox_disabled())
         self.settings_key = (f"timeout={self.timeout};memory={settings.memory_limit_mb};"
                              f"output={settings.max_output_bytes}")
-        # Set when the run is interrupted: submissions cut short then are left unrecorded
-        # (graded again next run), not given zero.
-        self.stopping = threading.Event()
 
     def fingerprint(self, lesson: str, student: str) -> str:
         return journal.fingerprint(self.root, lesson, student, self.settings_key)
 
-    def grade(self, lesson: str, student: str) -> Outcome | None:
-        """Prepare, grade and inspect one submission; None only if the run is stopping."""
-        started = time.monotonic()
+    def start(self, lesson: str, student: str) -> "Started":
+        """Rebuild the submission and gather what is known before grading it."""
         current = self.fingerprint(lesson, student)
         journal.forget(self.root, lesson, student)
         prepared = prepare(self.root, lesson, student)
         collected = collect.load(self.root, lesson).get(student)
         findings = (collected.findings if collected else []) + list(prepared.findings)
-        answer, over_time = {"success": False}, False
+        payload = None
         if prepared.input_step is not None:
-            request = {"lesson": lesson, "student": student, "input_step": prepared.input_step,
-                       "log": str(self.root / "reports" / "logs" / lesson / f"{student}.log")}
-            answer = self.pool.grade(request, self.budget)
-            if not answer["success"] and "database is locked" in answer["error"]:
-                answer = self.pool.grade(request, self.budget)  # autograde --force is idempotent
-            # Past the submission's time budget: the notebook's own doing, so it scores 0
-            # (said in the report). Any other failure is the grader's: no grade, try again.
-            over_time = not answer["success"] and answer["error"].startswith(OVER_BUDGET)
-            if not answer["success"]:
-                findings.append(Finding(f"{notebook_name(self.root, lesson)}.ipynb",
-                                        f"nbgrader could not grade it: {answer['error']}",
-                                        "0 points" if over_time else
-                                        "no grade recorded; the next run tries again"))
-        if self.stopping.is_set():
-            return None
-        if prepared.input_step is None or over_time:  # the student's to fix
+            payload = submission_payload(self.root / prepared.input_step / student / lesson,
+                                         lesson, student, notebook_name(self.root, lesson))
+        return Started(lesson, student, current, findings, prepared.repaired, payload,
+                       time.monotonic())
+
+    def finish(self, started: "Started", result: TaskResult | None) -> Outcome:
+        """Record one submission: its results, or zero when it cannot be graded.
+        ``result`` None: nothing to grade (the notebook was missing or unreadable)."""
+        lesson, student, findings = started.lesson, started.student, list(started.findings)
+        name = f"{notebook_name(self.root, lesson)}.ipynb"
+        if result is None or result.over_budget:  # the student's to fix: 0
+            if result is not None:
+                findings.append(Finding(name, f"nbgrader could not grade it: {result.error}",
+                                        "0 points"))
             record_zero(self.root, lesson, student, self.course_id)
             status = NOT_GRADED
-        elif not answer["success"]:  # grading failed, not the student: never a silent 0
+        elif not result.success:  # grading failed, not the student: never a silent 0
+            findings.append(Finding(name, f"nbgrader could not grade it: {result.error}",
+                                    "no grade recorded; the next run tries again"))
             status = LEFT
         else:
+            store_result(self.root, lesson, student, result)
             findings += execution_findings(self.root, lesson, student, self.timeout,
                                            self.settings)
-            if answer.get("feedback_error"):
-                findings.append(Finding("feedback", answer["feedback_error"],
+            if result.feedback_error:
+                findings.append(Finding("feedback", result.feedback_error,
                                         "no feedback page", repaired=False))
-            status = REPAIRED if prepared.repaired else GRADED
-        return Outcome(lesson, student, status, findings, round(time.monotonic() - started, 2),
-                       current)
+            status = REPAIRED if started.repaired else GRADED
+        if result is not None and result.log:
+            log = self.root / "reports" / "logs" / lesson / f"{student}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(result.log)
+        return Outcome(lesson, student, status, findings,
+                       round(time.monotonic() - started.at, 2), started.fingerprint)
 
     def pending(self, work: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The submissions not already finished with the same inputs."""
@@ -212,48 +225,95 @@ class ClassGrader:
                                                self.fingerprint(lesson, student), gradebook)]
 
 
+@dataclass(frozen=True)
+class Started:
+    """A submission prepared for grading."""
+
+    lesson: str
+    student: str
+    fingerprint: str
+    findings: list[Finding]
+    repaired: bool
+    payload: object  # grading_task.Submission, or None when there is nothing to grade
+    at: float
+
+
+def failed_task(error: BaseException) -> TaskResult:
+    """The result of a task that raised or whose workers all died."""
+    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    return TaskResult(success=False, error=f"the grading task failed ({text})")
+
+
+def grade_on_cluster(root: Path, grader: ClassGrader, todo: list[tuple[str, str]],
+                     bar: tqdm) -> None:
+    """Grade ``todo`` on the cluster, recording each submission as its task finishes.
+
+    Only a few tasks more than there are workers are sent at a time, so a class of any
+    size never sits in memory at once.
+    """
+    with grading_client(grader.settings.scheduler, grader.settings.jobs) as client:
+        # Each task carries its lesson (tens of kB): a worker that joins late, or one that
+        # replaces a dead one, needs nothing from the others.
+        bundles = {lesson: lesson_bundle(root, lesson) for lesson in {item[0] for item in todo}}
+        window = 2 * max(1, len(client.scheduler_info(n_workers=-1)["workers"]) or 1) + 2
+        queue, running, finished = iter(todo), {}, as_completed()
+
+        def record(outcome: Outcome) -> None:
+            journal.save(root, outcome)
+            bar.set_postfix_str(f"{outcome.lesson}/{outcome.student}: {outcome.status}")
+            bar.update(1)
+
+        def send_next() -> None:
+            for lesson, student in queue:
+                started = grader.start(lesson, student)
+                if started.payload is None:
+                    record(grader.finish(started, None))
+                    continue
+                future = client.submit(grade_task, bundles[lesson], started.payload,
+                                       grader.limits, pure=False,
+                                       key=f"grade-{lesson}-{student}-{time.time_ns()}")
+                running[future.key] = started
+                finished.add(future)
+                return
+
+        for _ in range(window):
+            send_next()
+        for future in finished:
+            try:
+                result = future.result()
+            except Exception as error:  # a crashed task, or every worker it ran on died
+                result = failed_task(error)
+            record(grader.finish(running.pop(future.key), result))
+            future.release()
+            send_next()
+
+
 def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Settings(),
         progress: bool = True) -> list[Outcome]:
     """Grade every submission of the lessons, export grades.csv, write the report."""
     root = Path(root).resolve()
+    # nbgrader starts `alembic` by name: this environment's bin first, with or without make.
+    bin_folder = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bin_folder + os.pathsep):
+        os.environ["PATH"] = f"{bin_folder}{os.pathsep}{os.environ.get('PATH', '')}"
     lesson_ids = lesson_ids or course_lessons(root)
     unknown = sorted(set(lesson_ids) - set(course_lessons(root)))
     if unknown:
         raise SystemExit(f"no such lesson in source/: {', '.join(unknown)}")
     course = course_id(root)
-    with journal.exclusive_run(root) as lock_fd:
+    with journal.exclusive_run(root):
         ensure_in_gradebook(root, lesson_ids, course)
         install_mathjax(root)
         work = submissions(root, lesson_ids)
-        log_path = root / "reports" / "logs" / "workers.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a") as log:
-            pool = WorkerPool(root, settings.jobs, settings.worker_options(), log, (lock_fd,))
-            grader = ClassGrader(root, settings, pool, course)
-            todo = grader.pending(work)
-            bar = tqdm(total=len(work), initial=len(work) - len(todo), unit="submission",
-                       desc="grading", disable=not progress, dynamic_ncols=True)
-            try:
-                with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as executor:
-                    futures = [executor.submit(grader.grade, *item) for item in todo]
-                    try:
-                        for future in as_completed(futures):
-                            outcome = future.result()
-                            if outcome is None:
-                                continue
-                            journal.save(root, outcome)
-                            bar.set_postfix_str(f"{outcome.lesson}/{outcome.student}: "
-                                                f"{outcome.status}")
-                            bar.update(1)
-                    except BaseException:  # Ctrl-C: stop now, keep what is finished
-                        grader.stopping.set()
-                        for future in futures:
-                            future.cancel()
-                        pool.kill()
-                        raise
-            finally:
-                bar.close()
-                pool.close()
+        grader = ClassGrader(root, settings, course)
+        todo = grader.pending(work)
+        bar = tqdm(total=len(work), initial=len(work) - len(todo), unit="submission",
+                   desc="grading", disable=not progress, dynamic_ncols=True)
+        try:
+            if todo:
+                grade_on_cluster(root, grader, todo, bar)
+        finally:
+            bar.close()
         nbgrader(root, "export")
     outcomes = [journal.load(root, lesson, student) for lesson, student in work]
     outcomes = [outcome for outcome in outcomes if outcome is not None]
@@ -283,8 +343,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("lessons", nargs="*", help="lesson ids, e.g. lesson1 (default: all)")
     parser.add_argument("--root", type=Path, default=Path.cwd(),
                         help="course folder (holds nbgrader_config.py); default: here")
-    parser.add_argument("--jobs", type=int, default=Settings.jobs,
-                        help="submissions graded at once (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="workers of the local Dask cluster, one submission each at a "
+                             "time (default: one per core)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="grade on an existing Dask cluster (e.g. tcp://host:8786) whose "
+                             "workers run `dask worker ADDRESS --nthreads 1` with the grading "
+                             "environment installed; default: a local cluster")
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds a cell may run (default: Execute.timeout of the config)")
     parser.add_argument("--memory-limit-mb", type=int, default=Settings.memory_limit_mb,
@@ -309,8 +374,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    # nbgrader starts `alembic` by name: this environment's bin first, with or without make.
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     if args.no_sandbox:
         os.environ[NO_SANDBOX_VARIABLE] = "1"  # the workers inherit it
     else:
@@ -321,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings(cell_timeout=args.timeout, memory_limit_mb=args.memory_limit_mb,
                         max_output_bytes=args.max_output_bytes, jobs=args.jobs,
                         submission_timeout=args.submission_timeout, force=args.force,
-                        names=args.names)
+                        names=args.names, scheduler=args.scheduler)
     run(args.root, args.lessons, settings, progress=not args.quiet)
 
 

@@ -1,25 +1,13 @@
-"""A grading worker: autogrades submissions one at a time through nbgrader's API.
+"""Autograde one submission in a course folder with nbgrader's API, and write its feedback.
 
-``grade_class`` starts one worker per parallel job and keeps it for many submissions, so
-nbgrader is imported once, not once per submission. Requests arrive one JSON object per line
-on stdin; each answer is one JSON line on the original stdout, which is kept for answers only
-(anything else printed goes to stderr, the workers' log).
-
-Request: ``{"lesson", "student", "input_step", "log"}`` (input_step: the folder nbgrader reads
-the submission from: the copies rebuilt from the release). Answer: ``{"success", "error",
-"feedback_error", "seconds"}``.
+Runs on a grading worker (``grading_task``), inside the scratch course folder that worker
+keeps: the hidden checks run in this process (``trusted``), the kernel in its sandbox.
 """
 
-import argparse
-import ctypes
-import ctypes.util
-import json
-import os
-import signal
-import sys
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.apps.api import NbGraderAPI
@@ -28,7 +16,7 @@ from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets.config import Config
 
 from grader.instructor.course_dir import course_config
-from grader.instructor.safeguards import TruncateLargeOutput
+from grader.instructor.safeguards import OVER_BUDGET, TruncateLargeOutput
 from grader.instructor.trusted import TrustedExecute
 
 # nbclient skips cells tagged with this; stock nbgrader thereby gives full marks to a test
@@ -36,10 +24,9 @@ from grader.instructor.trusted import TrustedExecute
 NEVER_SKIP = f"never-skip-{uuid.uuid4().hex}"
 
 
-def gradebook_url(root: Path) -> str:
-    """The gradebook, opened so that a writer waits for another (up to 2 min) instead of
-    failing at once: parallel workers save grades into one sqlite file."""
-    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}?timeout=120"
+def scratch_gradebook_url(root: Path) -> str:
+    """A worker's own gradebook in its scratch course (never the course's)."""
+    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
 
 
 def autograde_preprocessors() -> list:
@@ -53,19 +40,32 @@ def autograde_preprocessors() -> list:
     return chain
 
 
-def grading_config(root: Path, input_step: str, cell_timeout: int | None, memory_limit_mb: int,
-                   max_output_bytes: int) -> Config:
-    """The course's config with this tool's settings for one submission."""
+@dataclass(frozen=True)
+class Limits:
+    """How one submission is run. cell_timeout None: the course's ``Execute.timeout``;
+    budget: seconds the whole notebook may take (0: no limit)."""
+
+    cell_timeout: int | None = None
+    memory_limit_mb: int = 2048
+    max_output_bytes: int = 100_000
+    budget: int = 0
+    sandbox: bool = True
+
+
+def grading_config(root: Path, limits: Limits) -> Config:
+    """The course's config, with a scratch gradebook and these limits, for one submission."""
     config = course_config(root)
     config.CourseDirectory.root = str(Path(root).resolve())
-    config.CourseDirectory.submitted_directory = input_step
-    config.CourseDirectory.db_url = gradebook_url(root)
+    config.CourseDirectory.db_url = scratch_gradebook_url(root)
     config.NbGraderAPI.log_level = "WARN"
-    if cell_timeout:
-        config.Execute.timeout = cell_timeout
+    if limits.cell_timeout:
+        config.Execute.timeout = limits.cell_timeout
     config.Execute.skip_cells_with_tag = NEVER_SKIP
-    config.ResilientExecute.memory_limit_mb = memory_limit_mb
-    config.TruncateLargeOutput.max_bytes = max_output_bytes
+    config.ResilientExecute.memory_limit_mb = limits.memory_limit_mb
+    config.ResilientExecute.budget_seconds = limits.budget
+    config.TrustedExecute.course_root = str(Path(root).resolve())
+    config.TrustedExecute.sandbox = limits.sandbox
+    config.TruncateLargeOutput.max_bytes = limits.max_output_bytes
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
     return config
 
@@ -75,67 +75,32 @@ def _last_line(text: str | None) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def grade(root: Path, request: dict, options: argparse.Namespace) -> dict:
-    """Autograde one submission and generate its feedback. Never raises."""
+def grade(root: Path, lesson: str, student: str, limits: Limits) -> dict:
+    """Autograde ``submitted/<student>/<lesson>`` of the course folder ``root`` and generate
+    its feedback. Never raises.
+
+    Returns {"success", "error", "over_budget", "feedback_error", "log", "seconds"}.
+    """
     started = time.monotonic()
-    answer = {"success": False, "error": "", "feedback_error": ""}
+    answer = {"success": False, "error": "", "over_budget": False, "feedback_error": ""}
     try:
-        config = grading_config(root, request["input_step"], options.timeout,
-                                options.memory_limit_mb, options.max_output_bytes)
-        api = NbGraderAPI(config=config)
-        result = api.autograde(request["lesson"], request["student"], force=True, create=True)
+        api = NbGraderAPI(config=grading_config(root, limits))
+        result = api.autograde(lesson, student, force=True, create=True)
         log = result.get("log", "") + result.get("error", "")
         answer["success"] = bool(result["success"])
         if not result["success"]:
-            answer["error"] = _last_line(result.get("error")) or "nbgrader autograde failed"
+            over = [line for line in log.splitlines() if OVER_BUDGET in line]
+            answer["over_budget"] = bool(over)
+            answer["error"] = (over[-1][over[-1].index(OVER_BUDGET):] if over
+                               else _last_line(result.get("error")) or "nbgrader autograde failed")
         else:
-            feedback = api.generate_feedback(request["lesson"], request["student"], force=True)
+            feedback = api.generate_feedback(lesson, student, force=True)
             log += feedback.get("log", "") + feedback.get("error", "")
             if not feedback["success"]:
                 answer["feedback_error"] = _last_line(feedback.get("error"))
-    except Exception:  # a worker must answer, whatever nbgrader raised
+    except Exception:  # a task must answer, whatever nbgrader raised
         log = traceback.format_exc()
         answer["error"] = _last_line(log)
-    if request.get("log"):
-        Path(request["log"]).parent.mkdir(parents=True, exist_ok=True)
-        Path(request["log"]).write_text(log)
+    answer["log"] = log
     answer["seconds"] = round(time.monotonic() - started, 2)
     return answer
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Stop when grade_class stops, even if it is killed, so no orphan keeps grading."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass  # elsewhere an orphan finishes its submission, then sees stdin close
-    if parent_pid and os.getppid() != parent_pid:
-        os._exit(1)  # the parent died before prctl took effect
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path)
-    parser.add_argument("--parent-pid", type=int, default=0,
-                        help="stop if this process (grade_class) has gone")
-    parser.add_argument("--timeout", type=int, default=None)
-    parser.add_argument("--memory-limit-mb", type=int, default=0)
-    parser.add_argument("--max-output-bytes", type=int, default=100_000)
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str]) -> None:
-    options = parse_args(argv)
-    _die_with_parent(options.parent_pid)
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    sys.stdout = sys.stderr
-    for line in sys.stdin:
-        if line.strip():
-            answers.write(json.dumps(grade(options.root, json.loads(line), options)) + "\n")
-            answers.flush()
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,4 +1,5 @@
-"""Reading results back out of nbgrader: per-cell scores and the messages students see."""
+"""The course's gradebook: where it is, and reading results back out of it (per-cell scores,
+the messages students see)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.instructor.course_dir import course_id, notebook_name
+from grader.instructor.course_dir import course_config, course_id, notebook_name
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,20 @@ class CellScore:
     needs_manual_grade: bool
 
 
+def gradebook_url(root: Path) -> str:
+    """The gradebook's database: ``CourseDirectory.db_url`` of ``nbgrader_config.py`` if it
+    names one (a PostgreSQL server, say), else ``gradebook.db`` in the course folder, opened
+    so that a writer waits for another (up to 2 min) instead of failing at once."""
+    configured = course_config(root).get("CourseDirectory", {}).get("db_url")
+    if configured:
+        return str(configured)
+    return f"sqlite:///{Path(root).resolve() / 'gradebook.db'}?timeout=120"
+
+
 def open_gradebook(root: Path) -> Gradebook:
-    """The course's gradebook (``gradebook.db`` in the course folder)."""
+    """The course's gradebook."""
     # With the course's id: Gradebook would otherwise add a "default_course" row.
-    return Gradebook(f"sqlite:///{Path(root).resolve() / 'gradebook.db'}", course_id(root))
+    return Gradebook(gradebook_url(root), course_id(root))
 
 
 def cell_scores(root: Path, lesson: str, student: str) -> dict[str, CellScore]:

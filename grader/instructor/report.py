@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grader.instructor import diagnoses
 from grader.instructor.course_dir import notebook_name
-from grader.instructor.grade_submission import gradebook_url
+from grader.instructor.gradebook import gradebook_url
 from grader.instructor.journal import NOT_GRADED, Outcome
 
 REPORT_DIR = "reports"

@@ -29,7 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grader.instructor import collect, grade_class
 from grader.instructor.course_dir import course_id, generate_release, notebook_name
-from grader.instructor.grade_submission import gradebook_url
+from grader.instructor.gradebook import gradebook_url
 from grader.instructor.graded_course import copy_course, source_notebook
 from grader.instructor.submissions import apply_variant, fill_answers, reference_answers
 from grader.instructor.tables import aligned

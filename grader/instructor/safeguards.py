@@ -7,13 +7,17 @@ cell that killed or hung the kernel gets an error output (so it, and only what d
 it, fails), the kernel is restarted, the cells that had run are replayed to rebuild its
 state, and execution goes on. It also caps the kernel's memory, so a runaway allocation
 raises ``MemoryError`` in that cell instead of exhausting the machine; the kernel is then
-restarted the same way, so the memory it held cannot fail later cells.
+restarted the same way, so the memory it held cannot fail later cells. And it holds the
+whole notebook to a time budget: no cell may run past it, and once it is spent grading stops
+(grade_class then gives the submission 0).
 
 :class:`TruncateLargeOutput` cuts megabytes of output down after grades are saved, so a
 chatty notebook keeps its points but does not produce megabyte feedback pages.
 """
 
 import copy
+import math
+import time
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
@@ -24,6 +28,12 @@ from traitlets import Integer
 TIMEOUT_ERROR = "CellTimeoutError"
 KERNEL_DIED = "KernelDied"
 KERNEL_HUNG = "KernelUnresponsive"
+# How the error of a submission that ran past its whole time budget begins.
+OVER_BUDGET = "no result after"
+
+
+class OverBudget(Exception):
+    """The notebook used up its time budget; grading of this submission stops."""
 
 
 def _error_output(ename: str, evalue: str) -> NotebookNode:
@@ -51,9 +61,16 @@ class ResilientExecute(Execute):
         10, help="Seconds an interrupted kernel gets to answer before it is restarted."
     ).tag(config=True)
 
+    budget_seconds = Integer(
+        0, help="Seconds the whole notebook may take, kernel starts included (0: no limit)."
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         # Cells that ran to completion, in order: replayed after a restart.
         self._completed: list[int] = []
+        self._cell_timeout = self.timeout
+        self._deadline = (time.monotonic() + self.budget_seconds if self.budget_seconds > 0
+                          else math.inf)
         if self.memory_limit_mb > 0:
             limit = self.memory_limit_mb * 1024 * 1024
             # Set inside the kernel (soft and hard, so student code cannot raise it), before
@@ -65,7 +82,26 @@ class ResilientExecute(Execute):
                 self.extra_arguments = [*self.extra_arguments, argument]
         return super().preprocess(nb, resources, km)
 
+    def _budget_left(self) -> float:
+        """Seconds left of the budget; raises OverBudget once it is spent."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise OverBudget(f"{OVER_BUDGET} {self.budget_seconds} s; grading stopped")
+        return left
+
     def preprocess_cell(self, cell, resources, index):
+        left = self._budget_left()
+        if left < math.inf:  # no cell may outlast what is left of the budget
+            limit = math.ceil(left)
+            self.timeout = min(self._cell_timeout, limit) if self._cell_timeout else limit
+        try:
+            cell, resources = self._run_cell(cell, resources, index)
+        finally:
+            self.timeout = self._cell_timeout
+        self._budget_left()
+        return cell, resources
+
+    def _run_cell(self, cell, resources, index):
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
