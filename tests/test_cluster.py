@@ -9,12 +9,21 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from distributed import Client
 
 from grader.instructor import grade_class, journal
+from grader.instructor.grade_submission import Limits
+from grader.instructor.grading_task import (
+    GraderMismatch,
+    Submission,
+    grade_task,
+    grader_fingerprint,
+    lesson_bundle,
+)
 from grader.instructor.journal import LEFT
 from tests.test_class_grading import LESSON, new_course, scores
 
@@ -146,3 +155,13 @@ def test_a_worker_killed_halfway_loses_nothing(local_grades, cluster, tmp_path_f
     outcomes = [journal.load(root, LESSON, student) for student in STUDENTS]
     assert all(o is not None and o.status != LEFT for o in outcomes), outcomes
     assert {student: scores(root, student) for student in STUDENTS} == local_grades
+
+
+def test_a_worker_with_another_grader_refuses_to_grade(tmp_path_factory):
+    """A worker installed from another commit would judge by other checks: it refuses, and
+    the submission is left for the next run (tests/test_class_grading.py)."""
+    root = new_course(tmp_path_factory, "mismatch", ["good"])
+    bundle = replace(lesson_bundle(root, LESSON), grader="0" * 16)
+    with pytest.raises(GraderMismatch, match="another version of the grader"):
+        grade_task(bundle, Submission(LESSON, "good", {}), Limits())
+    assert lesson_bundle(root, LESSON).grader == grader_fingerprint()

@@ -173,6 +173,7 @@ class ClassGrader:
 
     def start(self, lesson: str, student: str) -> "Started":
         """Rebuild the submission and gather what is known before grading it."""
+        began = time.monotonic()
         current = self.fingerprint(lesson, student)
         journal.forget(self.root, lesson, student)
         prepared = prepare(self.root, lesson, student)
@@ -183,11 +184,12 @@ class ClassGrader:
             payload = submission_payload(self.root / prepared.input_step / student / lesson,
                                          lesson, student, notebook_name(self.root, lesson))
         return Started(lesson, student, current, findings, prepared.repaired, payload,
-                       time.monotonic())
+                       time.monotonic() - began)
 
     def finish(self, started: "Started", result: TaskResult | None) -> Outcome:
         """Record one submission: its results, or zero when it cannot be graded.
         ``result`` None: nothing to grade (the notebook was missing or unreadable)."""
+        began = time.monotonic()
         lesson, student, findings = started.lesson, started.student, list(started.findings)
         name = f"{notebook_name(self.root, lesson)}.ipynb"
         if result is None or result.over_budget:  # the student's to fix: 0
@@ -212,8 +214,9 @@ class ClassGrader:
             log = self.root / "reports" / "logs" / lesson / f"{student}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(result.log)
-        return Outcome(lesson, student, status, findings,
-                       round(time.monotonic() - started.at, 2), started.fingerprint)
+        return Outcome(lesson, student, status, findings, result.seconds if result else 0.0,
+                       started.fingerprint,
+                       round(started.seconds + time.monotonic() - began, 3))
 
     def pending(self, work: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The submissions not already finished with the same inputs."""
@@ -235,7 +238,7 @@ class Started:
     findings: list[Finding]
     repaired: bool
     payload: object  # grading_task.Submission, or None when there is nothing to grade
-    at: float
+    seconds: float  # spent preparing it
 
 
 def failed_task(error: BaseException) -> TaskResult:

@@ -13,6 +13,7 @@ the scores nbgrader saved. Only the coordinator writes them into the course
 Workers need the grading environment installed (``make install``); nothing of the course.
 """
 
+import functools
 import hashlib
 import os
 import shutil
@@ -49,6 +50,7 @@ class LessonBundle:
     config_text: str  # nbgrader_config.py
     files: dict[str, bytes]  # path in source/<lesson>/ -> content (links resolved)
     due_date: str | None = None
+    grader: str = ""  # grader_fingerprint() of the coordinator: workers must grade alike
 
     @property
     def token(self) -> str:
@@ -69,7 +71,21 @@ def lesson_bundle(root: Path, lesson: str) -> LessonBundle:
     due = due_dates(course_config(root)).get(lesson)
     return LessonBundle(course_id(root), lesson, notebook_name(root, lesson),
                         (root / "nbgrader_config.py").read_text(), files,
-                        due.isoformat() if due else None)
+                        due.isoformat() if due else None, grader_fingerprint())
+
+
+@functools.cache
+def grader_fingerprint() -> str:
+    """A hash of the grader package's code (checks, references, executor) in this process."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class GraderMismatch(RuntimeError):
+    """The worker's grader is not the coordinator's: it would judge by other checks."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,10 @@ def grade_task(bundle: LessonBundle, submission: Submission, limits: Limits) -> 
     bin_folder = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_folder + os.pathsep):
         os.environ["PATH"] = f"{bin_folder}{os.pathsep}{os.environ.get('PATH', '')}"
+    if bundle.grader != grader_fingerprint():
+        raise GraderMismatch(f"worker {_worker_name()} has another version of the grader "
+                             f"({grader_fingerprint()}, the coordinator's is {bundle.grader}): "
+                             "install the same commit on every grading machine")
     with _ONE_AT_A_TIME:
         started = time.monotonic()
         root = scratch_course(bundle)

@@ -30,14 +30,16 @@ LEFT = "left for the next run"
 
 @dataclass
 class Outcome:
-    """How one submission was graded: status, problems found, time taken."""
+    """How one submission was graded: status, problems found, time taken (on the worker,
+    and by the coordinator)."""
 
     lesson: str
     student: str
     status: str
     findings: list[Finding] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the grading task's, on its worker
     fingerprint: str = ""
+    coordinator_seconds: float = 0.0  # this process's own: rebuilding, storing the results
 
     @classmethod
     def from_json(cls, data: dict) -> "Outcome":
