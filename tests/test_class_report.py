@@ -147,14 +147,14 @@ def test_each_catalogued_mistake_is_one_group_with_the_planted_count(diagnosed_c
     for variant in bugs.values():
         mine = {s for s, v in planted.items() if v is variant}
         named = [g for g in groups if g.question in variant.loses
-                 and diagnoses.normalise(variant.diagnosis) in g.kind]
+                 and diagnoses.normalise(variant.message) in g.kind]
         if not named:
             continue
         recognised += 1
         for group in named:
             same = {s for s, v in planted.items() if v and not v.is_correct
                     and group.question in v.loses
-                    and diagnoses.normalise(v.diagnosis) in group.kind}
+                    and diagnoses.normalise(v.message) in group.kind}
             assert mine <= set(group.students) and set(group.students) == same, group
     assert recognised >= 5
 

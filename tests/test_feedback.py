@@ -93,12 +93,13 @@ def test_feedback_shows_messages_but_no_checks(course, lesson, student):
 
 @pytest.mark.parametrize(
     ("lesson", "variant"),
-    [(lesson, v) for lesson in LESSONS for v in variants_for(lesson) if v.diagnosis],
+    [(lesson, v) for lesson in LESSONS for v in variants_for(lesson) if v.message],
     ids=[f"{lesson}-{v.name}" for lesson in LESSONS for v in variants_for(lesson)
-         if v.diagnosis])
+         if v.message])
 def test_feedback_carries_the_diagnosis(course, lesson, variant):
+    """The student's feedback page names the mistake (or, failing that, the wrong quantity)."""
     text = feedback_text(course.feedback(lesson, variant_student(variant)))
-    assert squash(variant.diagnosis) in text
+    assert squash(variant.message) in text
 
 
 # --- the preprocessor on hand-made outputs (no nbgrader run) ---------------------------

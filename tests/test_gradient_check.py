@@ -67,3 +67,8 @@ def test_assert_gradients_close_passes_on_match_and_explains_failure():
     assert_gradients_close({"W": right["W"].copy()}, right)
     with pytest.raises(AssertionError, match=r"at a point.*\n  W: shape \(3,\)"):
         assert_gradients_close({"W": np.zeros(3)}, right, context="at a point")
+
+
+def test_a_tuple_where_a_dict_of_gradients_belongs_gets_a_message_not_a_crash():
+    with pytest.raises(AssertionError, match="expected a dict of gradients with keys"):
+        assert_gradients_close((np.ones(2), np.ones(3)), {"dW": np.ones(2), "db": np.ones(3)})

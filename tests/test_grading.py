@@ -1,9 +1,10 @@
 """The autograder judges every lesson as specified, through real nbgrader autograde.
 
-For each lesson: the reference solution gets full marks, the released stub gets zero, and
+For each lesson: the reference solution gets full marks, the released stub gets zero,
 every catalogued variant loses exactly the test cells it breaks (a correct alternative
-loses none) with a failure message that names the problem. The catalogue holds at least
-8 bugs and 3 correct alternatives, and every test cell fails for some bug.
+loses none) with a failure message that names the problem, and a submission with one
+solution cell answered earns exactly the test cells built on that cell alone. The catalogue
+holds at least 15 bugs and 6 correct alternatives, and every test cell fails for some bug.
 """
 
 import nbformat
@@ -11,8 +12,14 @@ import pytest
 
 from grader.instructor.course_dir import generate_release, nbgrader
 from grader.instructor.gradebook import cell_scores
-from grader.instructor.graded_course import copy_course, source_notebook
-from grader.instructor.mutation_report import MIN_BUGS, MIN_CORRECT, lesson_rows
+from grader.instructor.graded_course import copy_course, partials, source_notebook
+from grader.instructor.mutation_report import (
+    MIN_BUGS,
+    MIN_CORRECT,
+    TARGETS,
+    figures,
+    lesson_rows,
+)
 from grader.instructor.submissions import write_submission
 from grader.instructor.variants import variants_for
 from tests.conftest import LESSONS, ROOT
@@ -81,6 +88,36 @@ def test_mutation_report_finds_no_problems(course, lesson):
     assert problems == []
 
 
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_figures_reach_their_targets(course, lesson):
+    """Sensitivity, specificity and partial-credit exactness 100%, diagnosis rate >= 90%."""
+    rows = lesson_rows(course, lesson)
+    for name, (met, total) in figures(rows).items():
+        assert total > 0 and met / total >= TARGETS[name], (
+            f"{lesson}: {name} {met}/{total}",
+            [(row.student, row.problem()) for row in rows if row.problem()])
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_solution_cell_earns_its_points_alone(course, lesson):
+    """With every other solution cell left as released, a finished cell earns exactly the
+    test cells that need it alone, and nothing else."""
+    tests = {grade_id for grade_id, cell in course.scores(lesson, "solution").items()
+             if not cell.needs_manual_grade}
+    for partial in partials(course.root, lesson):
+        scores = course.scores(lesson, partial.student)
+        assert tests - failed_cells(scores) == set(partial.earns), (
+            partial.student, course.failures(lesson, partial.student))
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_bug_says_what_is_wrong(lesson):
+    """Each catalogued bug carries the text its feedback must show: a diagnosis, or at least
+    where the error is."""
+    silent = [v.name for v in variants_for(lesson) if not v.is_correct and not v.message]
+    assert silent == []
+
+
 @pytest.mark.parametrize(("lesson", "variant"), VARIANTS,
                          ids=[f"{lesson}-{variant.name}" for lesson, variant in VARIANTS])
 def test_variant_loses_exactly_its_part(course, lesson, variant):
@@ -93,11 +130,11 @@ def test_variant_loses_exactly_its_part(course, lesson, variant):
 
 
 @pytest.mark.parametrize(("lesson", "variant"),
-                         [(lesson, v) for lesson, v in VARIANTS if v.diagnosis],
-                         ids=[f"{lesson}-{v.name}" for lesson, v in VARIANTS if v.diagnosis])
+                         [(lesson, v) for lesson, v in VARIANTS if v.message],
+                         ids=[f"{lesson}-{v.name}" for lesson, v in VARIANTS if v.message])
 def test_variant_failure_names_the_problem(course, lesson, variant):
     messages = course.failures(lesson, f"variant-{variant.name}")
-    assert any(variant.diagnosis in message for message in messages.values()), messages
+    assert any(variant.message in message for message in messages.values()), messages
 
 
 def test_stub_with_test_cells_tagged_skip_execution_still_scores_zero(tmp_path):

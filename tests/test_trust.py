@@ -157,6 +157,42 @@ def test_in_place_changes_to_arguments_reach_the_check():
     assert [v.passed for v in verdicts[0]] == [False]
 
 
+def test_a_crash_in_student_code_names_the_call_and_the_shapes():
+    cell = 'hidden_check("lesson1.check_gate", "add", add_forward, add_backward)'
+
+    def add_forward(x, y):
+        return x.reshape(2, -1) + y, None  # a reshape that fits no odd-sized input
+
+    verdicts, seen = _serve_check(cell, True, lambda p: _kernel(
+        p, "lesson1.check_gate", "add", add_forward, lambda dout, cache: (dout, dout)))
+    assert [v.passed for v in verdicts[0]] == [False]
+    assert "your code raised ValueError" in seen
+    assert "add_forward(an array of shape (3,), an array of shape (3,))" in seen or (
+        "add_forward(an array of shape (4, 5), an array of shape (4, 5))" in seen), seen
+
+
+class _EndlessSequence:
+    """Claims to be a sequence of three items, each another one of itself."""
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        if index >= 3:
+            raise IndexError(index)
+        return _EndlessSequence()
+
+
+def test_an_object_posing_as_an_array_fails_at_once_instead_of_busying_the_check():
+    """numpy would turn such an object into an array one round trip per entry, 3^32 of
+    them: the check must refuse it at the first conversion, with a message."""
+    cell = 'hidden_check("lesson1.check_numerical_gradient", numerical_gradient)'
+    verdicts, seen = _serve_check(cell, True, lambda p: _kernel(
+        p, "lesson1.check_numerical_gradient", lambda f, x, h=1e-5: _EndlessSequence()))
+    assert [v.passed for v in verdicts[0]] == [False]
+    assert "numbers or a numpy array were expected" in seen
+
+
 def test_a_kernel_that_hangs_up_mid_check_gets_no_verdict():
     cell = 'hidden_check("lesson1.check_grad_product", grad_product)'
 

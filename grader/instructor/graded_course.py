@@ -5,8 +5,9 @@ submissions through this one path -- release, hand in, ``nbgrader autograde``,
 ``nbgrader generate_feedback`` -- so a figure a script prints is a figure the tests assert.
 
 Each lesson's class is: the reference solution (``solution``), the untouched release
-(``stub``), the attempts to cheat of ``hostile`` (``hostile-<name>``) and every catalogued
-variant (``variant-<name>``).
+(``stub``), the attempts to cheat of ``hostile`` (``hostile-<name>``), every catalogued
+variant (``variant-<name>``) and one half-finished submission per solution cell
+(``partial-<cell>``: that cell answered, the rest left as released).
 """
 
 import shutil
@@ -17,10 +18,11 @@ from grader.instructor.gradebook import CellScore, cell_scores, failure_messages
 from grader.instructor.hostile import hostile_submissions
 from grader.instructor.submissions import (
     reference_answers,
+    solution_code_cells,
     write_submission,
     write_variant_submission,
 )
-from grader.instructor.variants import Variant, variants_for
+from grader.instructor.variants import Partial, Variant, partial_submissions, variants_for
 
 SOLUTION, STUB = "solution", "stub"
 
@@ -42,6 +44,11 @@ def variant_student(variant: Variant) -> str:
 
 def source_notebook(root: Path, lesson: str) -> Path:
     return Path(root) / "source" / lesson / f"{notebook_name(root, lesson)}.ipynb"
+
+
+def partials(root: Path, lesson: str) -> list[Partial]:
+    """The lesson's half-finished submissions: one per code solution cell, alone answered."""
+    return partial_submissions(lesson, solution_code_cells(source_notebook(root, lesson)))
 
 
 class GradedCourse:
@@ -69,6 +76,11 @@ class GradedCourse:
         for variant in variants_for(lesson):
             students.append(variant_student(variant))
             write_variant_submission(self.root, lesson, students[-1], variant)
+        reference = reference_answers(source_notebook(self.root, lesson))
+        for partial in partials(self.root, lesson):
+            students.append(partial.student)
+            write_submission(self.root, lesson, partial.student,
+                             {cell: reference[cell] for cell in partial.answered})
         return students
 
     def grade(self, lesson: str) -> None:

@@ -1,14 +1,21 @@
-"""``python -m grader.instructor.mutation_report [LESSON ...]``: is every mutant caught?
+"""``python -m grader.instructor.mutation_report [LESSON ...]``: does the autograder judge
+every catalogued answer right?
 
-Grades each lesson's class (reference solution, untouched stub, every catalogued variant;
-grader.instructor.variants) with real ``nbgrader autograde`` in a temporary copy of the
-course -- the path tests/conftest.py uses -- generates the feedback, and prints one row per
-submission: the cells that must fail, the cells that did, whether the mutant was caught and
-whether its feedback shows the catalogued diagnosis. Below the table: catalogue gaps (fewer
-than 8 bugs or 3 correct alternatives, test cells no bug breaks).
+Grades each lesson's class (reference solution, untouched stub, every catalogued variant of
+grader.instructor.variants, one half-finished submission per solution cell) with real
+``nbgrader autograde`` in a temporary copy of the course -- the path tests/conftest.py uses --
+generates the feedback, and prints one row per submission: the cells that must fail, the
+cells that did, and whether the feedback names the mistake. Below each table, the lesson's
+figures:
 
-Exit status 1 if any mutant escapes or fails cells it should not, a correct answer loses
-points, a diagnosis is not shown, or a catalogue has a gap; the tests assert the same facts.
+- sensitivity: bugs that lose every cell they break;
+- specificity: correct answers (the reference and each correct alternative) at full marks;
+- partial-credit exactness: half-finished submissions that earn exactly the cells of their
+  finished parts;
+- diagnosis rate: bugs whose feedback names the kind of mistake (not only which quantity).
+
+Exit status 1 if a figure is short of its target (100%, 100%, 100%, 90%), a catalogue has a
+gap, or any submission is judged otherwise than the catalogue says; the tests assert the same.
 """
 
 import argparse
@@ -27,46 +34,68 @@ from grader.instructor.graded_course import (
     STUB,
     GradedCourse,
     copy_course,
+    partials,
     source_notebook,
     variant_student,
 )
 from grader.instructor.tables import aligned
-from grader.instructor.variants import variants_for
+from grader.instructor.variants import requirements_for, variants_for
 
 ROOT = Path(__file__).resolve().parents[2]
-MIN_BUGS, MIN_CORRECT = 8, 3
+MIN_BUGS, MIN_CORRECT = 15, 6
+TARGETS = {"sensitivity": 1.0, "specificity": 1.0, "partial-credit exactness": 1.0,
+           "diagnosis rate": 0.9}
 
 
 @dataclass(frozen=True)
 class Row:
-    """How one submission of a lesson's class fared against what the catalogue says."""
+    """How one submission of a lesson's class fared against what the catalogue says.
+
+    kind: "solution", "stub", "bug", "correct" or "partial".
+    must_fail: the cells the catalogue says must fail (for a partial: all it did not earn).
+    message: text the feedback must show (a bug's diagnosis, else where it is wrong).
+    names_mistake: the message is a diagnosis of the kind of mistake.
+    """
 
     lesson: str
     student: str
+    kind: str
     must_fail: frozenset[str]
     failed: frozenset[str]
-    diagnosis: str = ""
-    diagnosis_shown: bool = False
-
-    @property
-    def is_bug(self) -> bool:
-        return bool(self.must_fail) and self.student != STUB
+    message: str = ""
+    message_shown: bool = False
+    names_mistake: bool = False
 
     @property
     def caught(self) -> bool:
         """Every cell the answer breaks lost points."""
         return self.must_fail <= self.failed
 
+    @property
+    def judged_right(self) -> bool:
+        """Exactly the cells the catalogue names failed."""
+        return self.failed == self.must_fail
+
+    @property
+    def diagnosed(self) -> bool:
+        return self.names_mistake and self.message_shown
+
     def problem(self) -> str | None:
         """What is wrong with the autograder's verdict on this submission, if anything."""
+        if self.kind == "partial" and not self.judged_right:
+            return (f"half-finished: earns {sorted(self.must_fail - self.failed) or 'nothing'}"
+                    f" it should not, loses {sorted(self.failed - self.must_fail) or 'nothing'}"
+                    " it should not")
         if not self.must_fail and self.failed:
             return f"a correct answer loses points in {sorted(self.failed)}"
         if not self.caught:
             return f"escapes: {sorted(self.must_fail - self.failed)} did not fail"
         if self.failed - self.must_fail:
             return f"also fails {sorted(self.failed - self.must_fail)}"
-        if self.diagnosis and not self.diagnosis_shown:
-            return f"feedback lacks the diagnosis {self.diagnosis!r}"
+        if self.kind == "bug" and not self.message:
+            return "the catalogue gives no diagnosis or location for this bug"
+        if self.message and not self.message_shown:
+            return f"feedback lacks {self.message!r}"
         return None
 
 
@@ -87,26 +116,54 @@ def autograded_cells(course: GradedCourse, lesson: str, student: str = SOLUTION,
 
 
 def lesson_rows(course: GradedCourse, lesson: str) -> list[Row]:
-    """Grade (once) and judge the lesson's whole class: solution, stub, then variants."""
+    """Grade (once) and judge the lesson's whole class: solution, stub, variants, partials."""
     if not course.scores(lesson, SOLUTION):
         raise RuntimeError(f"{lesson}: the reference solution was not graded")
-    rows = [Row(lesson, SOLUTION, frozenset(), failed_cells(course, lesson, SOLUTION)),
-            Row(lesson, STUB, autograded_cells(course, lesson, STUB),
+    tests = autograded_cells(course, lesson)
+    rows = [Row(lesson, SOLUTION, "solution", frozenset(),
+                failed_cells(course, lesson, SOLUTION)),
+            Row(lesson, STUB, "stub", autograded_cells(course, lesson, STUB),
                 failed_cells(course, lesson, STUB))]
     for variant in variants_for(lesson):
         student = variant_student(variant)
-        shown = bool(variant.diagnosis) and (
-            squash(variant.diagnosis) in feedback_text(course.feedback(lesson, student)))
-        rows.append(Row(lesson, student, frozenset(variant.loses),
-                        failed_cells(course, lesson, student), variant.diagnosis, shown))
+        shown = bool(variant.message) and (
+            squash(variant.message) in feedback_text(course.feedback(lesson, student)))
+        rows.append(Row(lesson, student, "correct" if variant.is_correct else "bug",
+                        frozenset(variant.loses), failed_cells(course, lesson, student),
+                        variant.message, shown, bool(variant.diagnosis)))
+    for partial in partials(course.root, lesson):
+        rows.append(Row(lesson, partial.student, "partial", tests - partial.earns,
+                        failed_cells(course, lesson, partial.student)))
     return rows
+
+
+def figures(rows: list[Row]) -> dict[str, tuple[int, int]]:
+    """name -> (met, out of) for each of the report's figures (see the module docstring)."""
+    bugs = [r for r in rows if r.kind == "bug"]
+    correct = [r for r in rows if r.kind in ("solution", "correct")]
+    halves = [r for r in rows if r.kind == "partial"]
+    return {
+        "sensitivity": (sum(r.caught and bool(r.failed) for r in bugs), len(bugs)),
+        "specificity": (sum(not r.failed for r in correct), len(correct)),
+        "partial-credit exactness": (sum(r.judged_right for r in halves), len(halves)),
+        "diagnosis rate": (sum(r.diagnosed for r in bugs), len(bugs)),
+    }
+
+
+def figure_shortfalls(lesson: str, rows: list[Row]) -> list[str]:
+    """The figures below their targets, as report lines."""
+    short = []
+    for name, (met, total) in figures(rows).items():
+        if total == 0 or met / total < TARGETS[name]:
+            short.append(f"{lesson}: {name} {met}/{total}, target {TARGETS[name]:.0%}")
+    return short
 
 
 def catalogue_gaps(lesson: str, test_cells: frozenset[str]) -> list[str]:
     """Where a lesson's catalogue falls short of the course's rules (see test_grading.py)."""
     variants = variants_for(lesson)
     if not variants:
-        return [f"{lesson}: no variants catalogue (course/instructor/variants/{lesson}.py)"]
+        return [f"{lesson}: no variants catalogue (grader/instructor/variants/{lesson}.py)"]
     gaps = []
     bugs = [v for v in variants if not v.is_correct]
     if len(bugs) < MIN_BUGS:
@@ -117,6 +174,9 @@ def catalogue_gaps(lesson: str, test_cells: frozenset[str]) -> list[str]:
     unbroken = sorted(test_cells - frozenset().union(*(v.loses for v in bugs)))
     if unbroken:
         gaps.append(f"{lesson}: no buggy variant fails {unbroken}: can these checks fail?")
+    unsaid = sorted(test_cells - set(requirements_for(lesson)))
+    if unsaid:
+        gaps.append(f"{lesson}: REQUIRES does not say which solution cells {unsaid} need")
     return gaps
 
 
@@ -140,14 +200,23 @@ def format_rows(rows: list[Row], order: list[str]) -> list[str]:
             numbers[grade_id] = len(numbers) + 1
     legend = [f"{rows[0].lesson} graded cells: " + ", ".join(
         f"{n} {grade_id.removeprefix('test_')}" for grade_id, n in numbers.items())]
-    header = ("submission", "must fail", "failed", "caught", "diagnosis", "verdict")
+    header = ("submission", "kind", "must fail", "failed", "feedback", "verdict")
     table = [header]
     for row in rows:
-        caught = ("yes" if row.caught else "NO") if row.is_bug else "-"
-        diagnosis = ("yes" if row.diagnosis_shown else "NO") if row.diagnosis else "-"
-        table.append((row.student.removeprefix("variant-"), _cells(row.must_fail, numbers),
-                      _cells(row.failed, numbers), caught, diagnosis, row.problem() or "ok"))
+        shown = "-"
+        if row.message:
+            shown = ("names it" if row.names_mistake else "locates it") if row.message_shown \
+                else "NO"
+        table.append((row.student.removeprefix("variant-"), row.kind,
+                      _cells(row.must_fail, numbers), _cells(row.failed, numbers), shown,
+                      row.problem() or "ok"))
     return legend + aligned(table)
+
+
+def format_figures(lesson: str, rows: list[Row]) -> str:
+    return f"{lesson}: " + ", ".join(
+        f"{name} {met}/{total} ({met / total:.0%})" if total else f"{name} -"
+        for name, (met, total) in figures(rows).items())
 
 
 def report(course: GradedCourse, lesson_ids: list[str]) -> list[str]:
@@ -158,11 +227,11 @@ def report(course: GradedCourse, lesson_ids: list[str]) -> list[str]:
         rows = lesson_rows(course, lesson)
         every = autograded_cells(course, lesson)
         print("\n".join(format_rows(rows, test_cell_order(lesson))))
-        bugs = [row for row in rows if row.is_bug]
-        print(f"{lesson}: {sum(r.caught for r in bugs)}/{len(bugs)} mutants caught, "
-              f"graded in {time.perf_counter() - started:.0f} s\n", flush=True)
+        print(format_figures(lesson, rows))
+        print(f"{lesson}: graded in {time.perf_counter() - started:.0f} s\n", flush=True)
         problems += [f"{row.lesson} {row.student}: {row.problem()}" for row in rows
                      if row.problem()]
+        problems += figure_shortfalls(lesson, rows)
         problems += catalogue_gaps(lesson, every)
     return problems
 
@@ -177,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         root = copy_course(ROOT, args.keep or Path(scratch) / "course")
         print(f"grading {', '.join(lesson_ids)} in {root}\n", flush=True)
         problems = report(GradedCourse(root, lesson_ids), lesson_ids)
-    print("problems:" if problems else "no problems: every mutant caught, every correct "
-          "answer at full marks")
+    print("problems:" if problems else "no problems: every bug caught and shown, every "
+          "correct answer at full marks, every half-finished submission earns its part")
     for problem in problems:
         print(f"  {problem}")
     return 1 if problems else 0

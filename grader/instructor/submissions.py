@@ -34,6 +34,13 @@ def reference_answers(source_notebook: Path) -> dict[str, str]:
     }
 
 
+def solution_code_cells(source_notebook: Path) -> list[str]:
+    """grade_ids of the code solution cells, in notebook order (written answers excluded)."""
+    nb = nbformat.read(source_notebook, as_version=4)
+    return [_grade_id(cell) for cell in nb.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")]
+
+
 def apply_variant(answers: dict[str, str], variant: Variant) -> dict[str, str]:
     """The answers with the variant's whole-cell replacements and edits applied.
 

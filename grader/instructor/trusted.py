@@ -124,6 +124,28 @@ def is_graded_test_cell(cell) -> bool:
 
 # --- the grader's side of one link -----------------------------------------------------
 
+def _describe(value) -> str:
+    """A short description of one argument for a message: its shape, not its values."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, bool | int | float | np.generic):
+        return f"{float(value):.4g}" if isinstance(value, float | np.floating) else repr(value)
+    if isinstance(value, str):
+        return repr(value[:40])
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in list(value.items())[:6]) + "}"
+    if isinstance(value, list | tuple):
+        return f"a {type(value).__name__} of {len(value)}"
+    return "a function" if callable(value) else "an object"
+
+
+def describe_arguments(args, kwargs) -> str:
+    """The arguments of a call, described (``_describe``), at most a few hundred characters."""
+    parts = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
+    text = ", ".join(parts)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 class StudentObject:
     """Stands for an object that lives in the student's kernel (a function, a class, an
     instance): calling it, reading or setting an attribute or item asks the kernel."""
@@ -141,10 +163,22 @@ class StudentObject:
         # The kernel works on copies of the arguments; what the student's code changes in
         # them (an in-place update, an input it should have left alone) is done to these.
         nodes: list = []
-        return self._link.request(
-            {"op": "call", "target": self._number,
-             "args": self._link.encode(list(args), nodes),
-             "kwargs": self._link.encode(dict(kwargs), nodes)}, nodes)
+        try:
+            return self._link.request(
+                {"op": "call", "target": self._number,
+                 "args": self._link.encode(list(args), nodes),
+                 "kwargs": self._link.encode(dict(kwargs), nodes)}, nodes)
+        except StudentCodeError as error:
+            # Say which call crashed and on what, not only the exception.
+            raise StudentCodeError(f"{error} (when called as {self._name()}("
+                                   f"{describe_arguments(args, kwargs)}))") from None
+
+    def _name(self) -> str:
+        try:
+            name = self._ask("getattr", name="__name__")
+        except (StudentCodeError, LinkError):
+            return "your function"
+        return name if isinstance(name, str) and name.isidentifier() else "your function"
 
     def __getattr__(self, name):
         if name.startswith("__") and name not in ("__name__", "__qualname__"):
@@ -180,6 +214,13 @@ class StudentObject:
 
     def __float__(self):
         return float(self._ask("float"))
+
+    def __array__(self, dtype=None, copy=None):
+        # Without this numpy would build an array through __len__ and __iter__, one round
+        # trip per entry, recursing into whatever the entries are: an object that claims to
+        # be a sequence of itself keeps a check busy until the cell's timeout.
+        raise TypeError("a function returned an object of its own where numbers or a numpy "
+                        "array were expected")
 
     def __repr__(self):
         return "<an object of the student's kernel>"

@@ -11,7 +11,7 @@ VARIANTS = [
                 'grads["W1"] = np.outer(x_n, dz1)'),
                ("xor_gradients", 'grads["b1"] += dz1', 'grads["b1"] = dz1')),
         loses=frozenset({"test_xor_gradients"}),
-        diagnosis="W1: relative error",
+        diagnosis="only the last example counts",
         demo=True,
     ),
     Variant(
@@ -20,7 +20,7 @@ VARIANTS = [
         edits=(("numerical_gradient", "grad[index] = (f_plus - f_minus) / (2 * h)",
                 "grad[index] = (f_plus - f(x)) / h"),),
         loses=frozenset({"test_numerical_gradient_matches_autograd"}),
-        diagnosis="gradient: relative error",
+        diagnosis="this is a one-sided difference",
         demo=True,
     ),
     Variant(
@@ -29,14 +29,14 @@ VARIANTS = [
         edits=(("numerical_gradient", "        x[index] = original\n", ""),),
         loses=frozenset({"test_numerical_gradient_matches_autograd",
                          "test_numerical_gradient_restores_input"}),
-        diagnosis="numerical_gradient changed x",
+        diagnosis="restore each entry after perturbing it",
     ),
     Variant(
         name="product-gradients-swapped",
         description="Returns (x, y) for the gradient of x * y: each input's own value.",
         edits=(("grads_by_hand", "    return y, x\n", "    return x, y\n"),),
         loses=frozenset({"test_grad_product"}),
-        diagnosis="df/dx should be 5.0, got -2.0",
+        diagnosis="the derivative of x * y with respect to x is the other input",
     ),
     Variant(
         name="add-backward-ignores-upstream",
@@ -44,7 +44,7 @@ VARIANTS = [
         edits=(("gates", "    return dout, dout\n",
                 "    return np.ones_like(dout), np.ones_like(dout)\n"),),
         loses=frozenset({"test_add_gate", "test_neuron"}),
-        diagnosis="gradient check failed for add_backward",
+        diagnosis="it ignores the upstream gradient dout",
     ),
     Variant(
         name="sum-product-forgets-chain-rule",
@@ -52,35 +52,82 @@ VARIANTS = [
         edits=(("grads_by_hand", "    q = x + y\n    return z, z, q",
                 "    return 1.0, 1.0, x + y"),),
         loses=frozenset({"test_grad_sum_product"}),
-        diagnosis="df/dx should be -4.0, got 1.0",
+        diagnosis="the local derivatives of q = x + y without the chain rule",
     ),
     Variant(
         name="weighted-sum-drops-factor-two",
         description="Forgets the factor 2 in d(2x + y)/dx.",
         edits=(("grads_by_hand", "return 2 * z, z, q", "return z, z, q"),),
         loses=frozenset({"test_grad_weighted_sum_product"}),
-        diagnosis="df/dx should be -8.0, got -4.0",
+        diagnosis="the factor 2 of d(2x + y)/dx is missing",
     ),
     Variant(
         name="multiply-swaps-gradients",
         description="Multiplies the upstream gradient by the input's own value, not the other's.",
         edits=(("gates", "return dout * y, dout * x", "return dout * x, dout * y"),),
         loses=frozenset({"test_multiply_gate", "test_neuron"}),
-        diagnosis="gradient check failed for multiply_backward",
+        diagnosis="dout was multiplied by the input's own value",
     ),
     Variant(
         name="max-routes-to-both",
         description="Passes the upstream gradient to both inputs of max, like an add gate.",
         edits=(("gates", "return dout * x_wins, dout * ~x_wins", "return dout, dout"),),
         loses=frozenset({"test_max_gate"}),
-        diagnosis="gradient check failed for max_backward",
+        diagnosis="dout was passed to both inputs",
     ),
     Variant(
         name="sigmoid-derivative-missing-factor",
         description="Uses sigma(x) as the derivative of sigma, dropping the (1 - sigma) factor.",
         edits=(("gates", "return (dout * s * (1.0 - s),)", "return (dout * s,)"),),
         loses=frozenset({"test_sigmoid_gate", "test_neuron"}),
-        diagnosis="gradient check failed for sigmoid_backward",
+        diagnosis="the sigmoid itself was used where its derivative a*(1-a) belongs",
+    ),
+    Variant(
+        name="numerical-gradient-ignores-h",
+        description="Hard-codes its own step instead of using the h it is given.",
+        edits=(("numerical_gradient", "    grad = np.zeros_like(x, dtype=float)\n",
+                "    grad = np.zeros_like(x, dtype=float)\n    h = 1e-5\n"),),
+        loses=frozenset({"test_numerical_gradient_matches_autograd"}),
+        diagnosis="numerical_gradient ignores its argument h",
+    ),
+    Variant(
+        name="add-forward-in-place",
+        description="Adds y into x in place (x += y) to save an array, changing the caller's x.",
+        edits=(("gates", "    return x + y, None\n", "    x += y\n    return x, None\n"),),
+        loses=frozenset({"test_add_gate"}),
+        diagnosis="add_forward changed its input x in place",
+    ),
+    Variant(
+        name="sigmoid-derivative-at-output",
+        description="Caches the sigmoid's output, then applies the sigmoid to it again in "
+                    "backward: sigma(s) (1 - sigma(s)) instead of s (1 - s).",
+        edits=(("gates", "    s = cache\n", "    s = 1.0 / (1.0 + np.exp(-cache))\n"),),
+        loses=frozenset({"test_sigmoid_gate", "test_neuron"}),
+        diagnosis="the sigmoid derivative was taken at its output a instead of its input z",
+    ),
+    Variant(
+        name="neuron-forgets-bias-gradient",
+        description="Returns 0 for the bias's gradient, as if a bias had none.",
+        edits=(("neuron", "np.array([dw0, dw1, dw2])", "np.array([dw0, dw1, 0.0])"),),
+        loses=frozenset({"test_neuron"}),
+        diagnosis="the bias gradient dw[2] is missing",
+    ),
+    Variant(
+        name="xor-hidden-derivative-of-output",
+        description="Takes the hidden layer's sigmoid derivative at its output: "
+                    "sigmoid(h) (1 - sigmoid(h)) instead of h (1 - h).",
+        edits=(("xor_gradients", "dz1 = (W2 @ dz2) * hidden * (1 - hidden)",
+                "dz1 = (W2 @ dz2) * sigmoid(hidden) * (1 - sigmoid(hidden))"),),
+        loses=frozenset({"test_xor_gradients"}),
+        diagnosis="hidden layer: the sigmoid derivative was taken at its output a",
+    ),
+    Variant(
+        name="xor-output-derivative-missing",
+        description="Drops the output sigmoid's derivative p (1 - p) from dz2, as if the loss "
+                    "were cross-entropy (where it cancels).",
+        edits=(("xor_gradients", "dz2 = (p - y_n) * p * (1 - p)", "dz2 = p - y_n"),),
+        loses=frozenset({"test_xor_gradients"}),
+        diagnosis="output layer: the activation's derivative is missing",
     ),
     # Correct alternatives: each must get full marks.
     Variant(
@@ -137,4 +184,26 @@ def numerical_gradient(f, x, h=1e-5):
     return grad.reshape(x.shape)
 '''},
     ),
+    Variant(
+        name="sigmoid-gate-in-float32",
+        description="Computes the sigmoid gate in float32 to save memory and returns float64.",
+        edits=(("gates", "    s = 1.0 / (1.0 + np.exp(-x))\n",
+                "    x32 = np.asarray(x, dtype=np.float32)\n"
+                "    s = (1.0 / (1.0 + np.exp(-x32))).astype(float)\n"),),
+    ),
 ]
+
+REQUIRES = {
+    "test_grad_product": {"grads_by_hand"},
+    "test_grad_sum_product": {"grads_by_hand"},
+    "test_grad_weighted_sum_product": {"grads_by_hand"},
+    "test_add_gate": {"gates"},
+    "test_multiply_gate": {"gates"},
+    "test_max_gate": {"gates"},
+    "test_sigmoid_gate": {"gates"},
+    # The lesson has the neuron chain the student's own gates.
+    "test_neuron": {"neuron", "gates"},
+    "test_numerical_gradient_matches_autograd": {"numerical_gradient"},
+    "test_numerical_gradient_restores_input": {"numerical_gradient"},
+    "test_xor_gradients": {"xor_gradients"},
+}
