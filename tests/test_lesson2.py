@@ -36,6 +36,18 @@ HIDDEN_DIAGNOSIS = {
     "reg-gradient-halved": "half what it should be",
     "relu-mask-from-gradient": "first wrong gradient is in relu_backward",
     "gradient-ascent": "moved away from the minimum",
+    "softmax-loss-summed": "summed over the examples, not averaged",
+    "bias-gradient-keepdims": "keepdims=True that should not be there",
+    "linear-backward-global-cache": "not for those of the cache it was given",
+    "relu-backward-global-cache": "not for those of the cache it was given",
+    "classifier-penalty-missing-from-loss": "is missing from the loss",
+    "two-layer-penalty-on-W1-only": "the penalty on W1 only",
+    "two-layer-skips-relu-backward": "the activation's derivative is missing",
+    "gd-mutates-start": "changed the caller's starting params in place",
+    "gd-ignores-step-size": "step_size is ignored",
+    "gd-loss-after-step": "recorded after its step",
+    "gd-stale-gradient": "computed once, at the starting point",
+    "gd-one-step-short": "it made 5 steps instead of iterations = 6",
 }
 
 

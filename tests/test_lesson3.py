@@ -133,3 +133,106 @@ def test_failed_training_names_the_first_wrong_gradient():
     with pytest.raises(AssertionError, match="first wrong gradient of backprop .* is b:"):
         lesson3.check_training(make_gradient_descent(make_backprop(buggy), sign=1.0),
                                make_backprop(buggy))
+
+
+def test_backward_summing_the_bias_over_the_units_is_named():
+    def buggy(dz, cache):
+        grads = backward(dz, cache)
+        dG = np.outer(dz, cache["W"]) * (1.0 - cache["H"] ** 2)
+        grads["b"] = dG.sum(axis=1)
+        return grads
+
+    with pytest.raises(AssertionError, match="summed over the wrong axis"):
+        lesson3.check_hidden_layer_gradients(buggy)
+
+
+def test_output_bias_gradient_not_summed_is_named():
+    def buggy(dz, cache):
+        grads = backward(dz, cache)
+        grads["c"] = dz
+        return grads
+
+    with pytest.raises(AssertionError, match="one gradient per example, not summed"):
+        lesson3.check_output_layer_gradients(buggy)
+
+
+@pytest.mark.parametrize(("slip", "named"), [
+    (lambda X, p, z: 0.5 * (1.0 + np.tanh(0.5 * z)), "returned the probabilities"),
+    (lambda X, p, z: z - p["c"], "output bias c is missing"),
+    (lambda X, p, z: np.tanh(X @ p["U"].T) @ p["W"] + p["c"], "hidden bias b is missing"),
+])
+def test_forward_slips_are_named(slip, named):
+    def buggy(X, params):
+        z, cache = forward(X, params)
+        return slip(X, params, z), cache
+
+    with pytest.raises(AssertionError, match=named):
+        lesson3.check_forward(buggy)
+
+
+def test_a_crash_names_the_call_and_the_shapes():
+    def crashes(X, params):
+        return X @ params["U"], {}
+
+    with pytest.raises(AssertionError, match=r"your code raised ValueError.*\n"
+                                             r"\(in forward\(X, params\), called with "
+                                             r"X: shape \(1, 2\)"):
+        lesson3.check_forward(crashes)
+
+
+def test_loss_slips_are_named():
+    def missing_max(z, y):
+        loss = np.mean(-y * z + np.log1p(np.exp(-np.abs(z))))
+        return float(loss), (sigmoid(z) - y) / len(z)
+
+    def summed(z, y):
+        return logistic_cross_entropy(z, y)[0] * len(z), logistic_cross_entropy(z, y)[1]
+
+    with pytest.raises(AssertionError, match=r"the max\(z, 0\) term of the stable form"):
+        lesson3.check_logistic_cross_entropy(missing_max)
+    with pytest.raises(AssertionError, match="summed over the points, not averaged"):
+        lesson3.check_logistic_cross_entropy(summed)
+
+
+def test_float32_loss_passes():
+    def float32_loss(z, y):
+        z, y = z.astype(np.float32), y.astype(np.float32)
+        return logistic_cross_entropy(z, y)
+
+    lesson3.check_logistic_cross_entropy(float32_loss)
+    lesson3.check_large_logits(float32_loss)
+
+
+def make_slipped_descent(slip):
+    """The reference gradient descent with one slip in its loop."""
+    backprop = make_backprop(backward)
+
+    def gradient_descent(X, y, params, alpha=1.0, steps=1000):
+        params = params if slip == "no copy" else {k: np.copy(v) for k, v in params.items()}
+        losses = []
+        first, _ = backprop(X, y, params)
+        for _ in range(1000 if slip == "steps" else steps):
+            grads, loss = backprop(X, y, params)
+            grads = first if slip == "stale" else grads
+            for name in ("U", "b", "W") if slip == "c frozen" else params:
+                step = (1.0 if slip == "alpha" else alpha) * grads[name]
+                if slip == "no copy":
+                    params[name] -= step
+                else:
+                    params[name] = params[name] - step
+            losses.append(backprop(X, y, params)[1] if slip == "after" else loss)
+        return params, losses
+    return gradient_descent, backprop
+
+
+@pytest.mark.parametrize(("slip", "named"), [
+    ("no copy", "changed the caller's params"),
+    ("steps", "it ignores steps"),
+    ("alpha", "alpha is ignored"),
+    ("stale", "stale gradients"),
+    ("c frozen", r"params\['c'\] is never updated"),
+    ("after", "each loss is the loss after its update"),
+])
+def test_gradient_descent_slips_are_named(slip, named):
+    with pytest.raises(AssertionError, match=named):
+        lesson3.check_training(*make_slipped_descent(slip))

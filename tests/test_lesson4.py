@@ -119,6 +119,37 @@ def test_every_hidden_check_passes_the_reference():
     lesson4.check_training(one_hot, forward, loss, backward, step)
 
 
+def float32_layer_functions():
+    """A correct layer that computes in float32 and returns float64, as the checks allow."""
+    def layer_forward(X, W, b):
+        X32, W32, b32 = (np.asarray(a, dtype=np.float32) for a in (X, W, b))
+        out = 1.0 / (1.0 + np.exp(-(X32 @ W32 + b32)))
+        return out.astype(np.float64), (X32, W32, out)
+
+    def layer_backward(dout, cache):
+        X, W, out = cache
+        dz = np.asarray(dout, dtype=np.float32) * out * (1 - out)
+        return tuple(g.astype(np.float64) for g in (dz @ W.T, X.T @ dz, dz.sum(axis=0)))
+
+    return layer_forward, layer_backward
+
+
+def test_the_layer_checks_pass_a_float32_layer():
+    layer_forward, layer_backward = float32_layer_functions()
+    lesson4.check_layer_forward(layer_forward)
+    lesson4.check_layer_backward(layer_forward, layer_backward)
+
+
+def test_a_crash_in_student_code_names_the_call_and_shapes():
+    def layer_forward(X, W, b):
+        return X @ W.T + b, None
+
+    with pytest.raises(AssertionError, match=r"your code raised ValueError.*\n\(in layer_forward\("
+                                             r"X: shape \(6, 2\), W: shape \(2, 5\), "
+                                             r"b: shape \(5,\)\)\)"):
+        lesson4.check_layer_forward(layer_forward)
+
+
 def test_mlp_check_rejects_a_network_with_hard_coded_sizes():
     _, forward, _, backward, _ = lesson4.reference_functions()
 
@@ -161,6 +192,29 @@ def buggy_checks():
     def step_uphill(params, grads, learning_rate):
         step(params, grads, -learning_rate)
 
+    def step_by_position(params, grads, learning_rate):
+        for name, grad in zip(params, grads.values()):
+            params[name] -= learning_rate * grad
+
+    def loss_in_place(out, Y):
+        out -= Y
+        return 0.5 * np.sum(out ** 2) / len(Y), out / len(Y)
+
+    last = {}
+
+    def forward_keeping_last(X, W, b):
+        last["cache"] = layer_forward(X, W, b)[1]
+        return layer_forward(X, W, b)
+
+    def backward_stale(dout, cache):
+        return layer_backward(dout, last["cache"])
+
+    def backward_z_times_one_minus_z(dout, cache):
+        X, W, out = cache
+        z = np.log(out / (1 - out))
+        dz = dout * z * (1 - z)
+        return dz @ W.T, X.T @ dz, dz.sum(axis=0)
+
     return [
         ("one_hot-three-classes", lambda: lesson4.check_one_hot(
             lambda labels, classes: np.eye(3)[labels]), "columns are classes"),
@@ -181,7 +235,19 @@ def buggy_checks():
         ("sgd-no-op", lambda: lesson4.check_sgd_step(lambda params, grads, lr: None),
          "did not change"),
         ("training-uphill", lambda: lesson4.check_training(
-            one_hot, forward, loss, backward, step_uphill), "held-out points"),
+            one_hot, forward, loss, backward, step_uphill), "the sign is flipped"),
+        ("sgd-by-position", lambda: lesson4.check_sgd_step(step_by_position),
+         "not by position"),
+        ("sgd-ignores-rate", lambda: lesson4.check_sgd_step(
+            lambda params, grads, lr: step(params, grads, 1.0)), "learning rate was ignored"),
+        ("mse-in-place", lambda: lesson4.check_mse_loss(loss_in_place),
+         "changed its argument out in place"),
+        ("layer-stale-cache", lambda: lesson4.check_layer_backward(
+            forward_keeping_last, backward_stale), "instead of its cache argument"),
+        ("layer-derivative-of-z", lambda: lesson4.check_layer_backward(
+            layer_forward, backward_z_times_one_minus_z), "from the pre-activation z"),
+        ("one_hot-bool", lambda: lesson4.check_one_hot(
+            lambda labels, classes: labels[:, None] == np.arange(classes)), "floats"),
     ]
 
 

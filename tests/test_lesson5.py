@@ -86,3 +86,96 @@ def test_network_check_judges_against_layers_the_network_cannot_touch():
     lesson5.check_network(layers.Network)
     with pytest.raises(AssertionError, match="wrong values"):
         lesson5.check_network(ZeroingNetwork)
+
+
+class Float32Linear(layers.Linear):
+    """A correct Linear computing in float32, which every tolerance must accept."""
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float32)
+        return x @ self.params["W"].astype(np.float32) + self.params["b"].astype(np.float32), x
+
+    def backward(self, dout, cache):
+        dout = np.asarray(dout, dtype=np.float32)
+        return (dout @ self.params["W"].astype(np.float32).T,
+                {"W": cache.T @ dout, "b": dout.sum(axis=0)})
+
+
+def test_float32_layers_pass():
+    lesson5.check_linear(Float32Linear)
+    lesson5.check_separable_accuracy(layers.Network, Float32Linear, layers.Sigmoid, layers.MSE)
+
+
+class StaleLinear(layers.Linear):
+    """Keeps x on self: a second forward before backward makes the cache stale."""
+
+    def forward(self, x):
+        self.x = x
+        return super().forward(x)
+
+    def backward(self, dout, cache):
+        return super().backward(dout, self.x)
+
+
+def test_a_stale_cache_is_named():
+    with pytest.raises(AssertionError, match="the input of the latest forward call"):
+        lesson5.check_linear(StaleLinear)
+
+
+class DoutBlindMSE(layers.MSE):
+    def backward(self, dout, cache):
+        return super().backward(1.0, cache)
+
+
+def test_a_loss_that_ignores_dout_is_named():
+    with pytest.raises(AssertionError, match="ignores the upstream gradient dout"):
+        lesson5.check_mse(DoutBlindMSE)
+
+
+class ForwardOrderCaches(layers.Network):
+    def backward(self, dout, caches):
+        grads = []
+        for layer, cache in zip(reversed(self.layers), caches):
+            dout, layer_grads = layer.backward(dout, cache)
+            grads.append(layer_grads)
+        return dout, grads[::-1]
+
+
+def test_a_network_that_mismatches_caches_is_named():
+    with pytest.raises(AssertionError, match="not the one its own forward returned"):
+        lesson5.check_network(ForwardOrderCaches)
+
+
+def reseeding_train(params, X, Y, epochs, batch_size, learning_rate, shuffle=False, rng=None):
+    """Shuffles with a fresh generator of the same seed every epoch: one order for all."""
+    history = {"loss": [], "accuracy": [], "updates": 0}
+    for _ in range(epochs):
+        step = lesson5.reference_train(params, X, Y, 1, batch_size, learning_rate, shuffle, rng)
+        for key in ("loss", "accuracy"):
+            history[key] += step[key]
+        history["updates"] += step["updates"]
+    return history
+
+
+def test_train_must_shuffle_every_epoch_anew():
+    with pytest.raises(AssertionError, match="every epoch goes through the rows in the same"):
+        lesson5.check_train_history(reseeding_train)
+
+
+def test_train_must_use_its_learning_rate():
+    def fixed_rate(params, X, Y, epochs, batch_size, learning_rate, shuffle=False, rng=None):
+        return lesson5.reference_train(params, X, Y, epochs, batch_size, 1.0, shuffle, rng)
+
+    with pytest.raises(AssertionError, match="train ignores learning_rate"):
+        lesson5.check_train_history(fixed_rate)
+
+
+def test_a_crash_names_the_call_and_shapes():
+    class Broken(layers.Linear):
+        def backward(self, dout, cache):
+            raise ValueError("shapes do not align")
+
+    with pytest.raises(AssertionError, match=r"your code raised ValueError.*\n\(in "
+                                             r"Linear\(3, 4\)\.backward, called with "
+                                             r"shape \(5, 4\), shape \(5, 3\)\)"):
+        lesson5.check_linear(Broken)

@@ -28,7 +28,6 @@ from pathlib import Path
 import nbformat
 
 from grader.instructor.course_dir import lessons
-from grader.instructor.feedback import feedback_text, squash
 from grader.instructor.graded_course import (
     SOLUTION,
     STUB,
@@ -119,20 +118,23 @@ def lesson_rows(course: GradedCourse, lesson: str) -> list[Row]:
     """Grade (once) and judge the lesson's whole class: solution, stub, variants, partials."""
     if not course.scores(lesson, SOLUTION):
         raise RuntimeError(f"{lesson}: the reference solution was not graded")
-    tests = autograded_cells(course, lesson)
     rows = [Row(lesson, SOLUTION, "solution", frozenset(),
                 failed_cells(course, lesson, SOLUTION)),
             Row(lesson, STUB, "stub", autograded_cells(course, lesson, STUB),
                 failed_cells(course, lesson, STUB))]
     for variant in variants_for(lesson):
         student = variant_student(variant)
-        shown = bool(variant.message) and (
-            squash(variant.message) in feedback_text(course.feedback(lesson, student)))
+        # In a failing cell's message, not anywhere on the page: the cell's own source (shown
+        # in the feedback too) may contain the words without any check having said them.
+        shown = bool(variant.message) and any(
+            variant.message in message for message in course.failures(lesson, student).values())
         rows.append(Row(lesson, student, "correct" if variant.is_correct else "bug",
                         frozenset(variant.loses), failed_cells(course, lesson, student),
                         variant.message, shown, bool(variant.diagnosis)))
     for partial in partials(course.root, lesson):
-        rows.append(Row(lesson, partial.student, "partial", tests - partial.earns,
+        # Written answers left blank are scored 0 by nbgrader itself, like the stub's.
+        rows.append(Row(lesson, partial.student, "partial",
+                        autograded_cells(course, lesson, partial.student) - partial.earns,
                         failed_cells(course, lesson, partial.student)))
     return rows
 

@@ -42,6 +42,7 @@ from course.grader_link import (
     receive_message,
     send_message,
 )
+from grader.checks.common import describe
 from grader.instructor.kernel_sandbox import (
     SandboxedKernelManager,
     check_sandbox,
@@ -124,24 +125,9 @@ def is_graded_test_cell(cell) -> bool:
 
 # --- the grader's side of one link -----------------------------------------------------
 
-def _describe(value) -> str:
-    """A short description of one argument for a message: its shape, not its values."""
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, bool | int | float | np.generic):
-        return f"{float(value):.4g}" if isinstance(value, float | np.floating) else repr(value)
-    if isinstance(value, str):
-        return repr(value[:40])
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in list(value.items())[:6]) + "}"
-    if isinstance(value, list | tuple):
-        return f"a {type(value).__name__} of {len(value)}"
-    return "a function" if callable(value) else "an object"
-
-
 def describe_arguments(args, kwargs) -> str:
-    """The arguments of a call, described (``_describe``), at most a few hundred characters."""
-    parts = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
+    """The arguments of a call, described by shape, at most a few hundred characters."""
+    parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
     text = ", ".join(parts)
     return text if len(text) <= 300 else text[:297] + "..."
 

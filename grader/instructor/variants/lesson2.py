@@ -1,6 +1,11 @@
-"""Lesson 2 variants: softmax and backprop slips from the seed and from students, and
-correct rewrites (explicit loops, einsum, float32, scipy's logsumexp, the ReLU mask from the
-output)."""
+"""Lesson 2 variants: softmax and backprop slips from the seed and from students, broken
+docstring promises (a cache kept in a global, a starting point changed in place, losses
+recorded after the step), ignored parameters (step_size, iterations), and correct rewrites
+(explicit loops, einsum, float32, scipy's logsumexp, np.where, the ReLU mask from the
+output, an inline classifier).
+
+Each diagnosis is text of the hidden check's message: the hidden check runs first, and when
+it fails the visible part of the cell never runs."""
 
 from grader.instructor.variants import Variant
 
@@ -32,7 +37,7 @@ def softmax_cross_entropy(scores, y):
     return loss, dscores / n
 '''},
         loses=frozenset({"test_softmax_is_stable"}),
-        diagnosis="subtract each row's maximum",
+        diagnosis="Subtract each row's maximum score before exponentiating",
         demo=True,
     ),
     Variant(
@@ -42,7 +47,7 @@ def softmax_cross_entropy(scores, y):
         edits=(("softmax_cross_entropy", "np.exp(shifted).sum(axis=1, keepdims=True)",
                 "np.exp(shifted).sum(axis=0, keepdims=True)"),),
         loses=SOFTMAX_GRADIENT_TESTS | {"test_two_layer_accuracy"},
-        diagnosis="loss should be",
+        diagnosis="the softmax is normalised over the examples (axis 0), not the classes",
     ),
     Variant(
         name="dscores-missing-1-over-n",
@@ -56,7 +61,7 @@ def softmax_cross_entropy(scores, y):
         description="Returns softmax / N as dscores, never subtracting 1 at the correct class.",
         edits=(("softmax_cross_entropy", "    dscores[np.arange(n), y] -= 1.0\n", ""),),
         loses=SOFTMAX_GRADIENT_TESTS | TRAINING_TESTS,
-        diagnosis="dscores: relative error",
+        diagnosis="the 1 at each example's correct class was never subtracted",
     ),
     Variant(
         name="dscores-sign-flipped",
@@ -105,7 +110,7 @@ def softmax_cross_entropy(scores, y):
         edits=(("relu_layer", "return dout * (z > 0)", "return dout * (dout > 0)"),),
         loses=frozenset({"test_relu_backward", "test_two_layer_gradients",
                          "test_two_layer_accuracy"}),
-        diagnosis="the mask was taken from the sign of dout",
+        diagnosis="the ReLU mask was taken from the sign of the upstream gradient",
         demo=True,
     ),
     Variant(
@@ -114,7 +119,131 @@ def softmax_cross_entropy(scores, y):
         edits=(("gradient_descent", "params[name] - step_size * grads[name]",
                 "params[name] + step_size * grads[name]"),),
         loses=TRAINING_TESTS | {"test_gradient_descent"},
-        diagnosis="the loss grew",
+        diagnosis="it moved away from the minimum: step along minus the gradient",
+    ),
+    Variant(
+        name="softmax-loss-summed",
+        description="Sums the examples' losses instead of averaging them (dscores is right).",
+        edits=(("softmax_cross_entropy", "loss = -log_probs[np.arange(n), y].mean()",
+                "loss = -log_probs[np.arange(n), y].sum()"),),
+        loses=SOFTMAX_GRADIENT_TESTS,
+        diagnosis="the loss is summed over the examples, not averaged: divide by N",
+    ),
+    Variant(
+        name="bias-gradient-keepdims",
+        description="Sums the bias gradient with keepdims=True: shape (1, M), not b's (M,).",
+        edits=(("linear_layer", "dout.sum(axis=0)", "dout.sum(axis=0, keepdims=True)"),),
+        loses=LINEAR_LAYER_TESTS,
+        diagnosis="a keepdims=True that should not be there",
+    ),
+    Variant(
+        name="linear-backward-global-cache",
+        description="Keeps the layer's input in a global variable, not in the cache: right "
+                    "for one layer, wrong when a second forward call overwrites it.",
+        cells={"linear_layer": '''
+_last_inputs = {}
+
+
+def linear_forward(X, W, b):
+    """Affine layer out = X W + b; remembers X and W for the backward pass."""
+    _last_inputs["X"], _last_inputs["W"] = X, W
+    return X @ W + b, (X, W)
+
+
+def linear_backward(dout, cache):
+    """Backward pass of the most recent linear_forward call."""
+    X, W = _last_inputs["X"], _last_inputs["W"]
+    return dout @ W.T, X.T @ dout, dout.sum(axis=0)
+'''},
+        loses=frozenset({"test_linear_backward", "test_two_layer_gradients",
+                         "test_two_layer_accuracy"}),
+        diagnosis="not for those of the cache it was given",
+    ),
+    Variant(
+        name="relu-backward-global-cache",
+        description="Reads z from a global set by the latest relu_forward, not from the cache.",
+        cells={"relu_layer": '''
+_last_z = {}
+
+
+def relu_forward(z):
+    _last_z["z"] = z
+    return np.maximum(z, 0.0), z
+
+
+def relu_backward(dout, cache):
+    return dout * (_last_z["z"] > 0)
+'''},
+        loses=frozenset({"test_relu_backward"}),
+        diagnosis="not for those of the cache it was given",
+    ),
+    Variant(
+        name="classifier-penalty-missing-from-loss",
+        description="Adds reg * W to the gradient but leaves the penalty out of the loss.",
+        edits=(("softmax_classifier", "loss = data_loss + 0.5 * reg * np.sum(W * W)",
+                "loss = data_loss"),),
+        loses=frozenset({"test_softmax_classifier_gradients"}),
+        diagnosis="the L2 penalty 0.5 * reg * sum(W**2) is missing from the loss",
+    ),
+    Variant(
+        name="two-layer-penalty-on-W1-only",
+        description="Penalises only W1 in the network's loss (the gradients are right).",
+        edits=(("two_layer", "loss = data_loss + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))",
+                "loss = data_loss + 0.5 * reg * np.sum(W1 * W1)"),),
+        loses=frozenset({"test_two_layer_gradients"}),
+        diagnosis="the loss has the penalty on W1 only",
+    ),
+    Variant(
+        name="two-layer-skips-relu-backward",
+        description="Passes dhidden straight to the hidden layer, skipping the ReLU's mask.",
+        edits=(("two_layer", "dz = relu_backward(dhidden, relu_cache)", "dz = dhidden"),),
+        loses=frozenset({"test_two_layer_gradients", "test_two_layer_accuracy"}),
+        diagnosis="the activation's derivative is missing",
+    ),
+    Variant(
+        name="gd-mutates-start",
+        description="Updates the caller's arrays in place (no copy): the starting point "
+                    "the docstring promises to leave unchanged is overwritten.",
+        edits=(("gradient_descent",
+                "    params = {name: value.copy() for name, value in params.items()}\n", ""),
+               ("gradient_descent", "params[name] = params[name] - step_size * grads[name]",
+                "params[name] -= step_size * grads[name]")),
+        loses=frozenset({"test_gradient_descent"}),
+        diagnosis="it changed the caller's starting params in place",
+    ),
+    Variant(
+        name="gd-ignores-step-size",
+        description="Steps by the whole gradient, ignoring step_size (right only at 1).",
+        edits=(("gradient_descent", "params[name] - step_size * grads[name]",
+                "params[name] - grads[name]"),),
+        loses=frozenset({"test_gradient_descent"}),
+        diagnosis="step_size is ignored",
+    ),
+    Variant(
+        name="gd-loss-after-step",
+        description="Records each loss after its step, at the updated params.",
+        edits=(("gradient_descent", "        losses.append(loss)\n", ""),
+               ("gradient_descent", "    return params, losses",
+                "        losses.append(loss_and_grads(params)[0])\n    return params, losses")),
+        loses=frozenset({"test_gradient_descent"}),
+        diagnosis="each loss was recorded after its step, not before it",
+    ),
+    Variant(
+        name="gd-stale-gradient",
+        description="Evaluates the loss and gradient once, before the loop, and reuses them.",
+        edits=(("gradient_descent",
+                "    for _ in range(iterations):\n        loss, grads = loss_and_grads(params)\n",
+                "    loss, grads = loss_and_grads(params)\n    for _ in range(iterations):\n"),),
+        # 200 steps along the first gradient still separate the arms somewhat linearly
+        loses=frozenset({"test_gradient_descent", "test_two_layer_accuracy"}),
+        diagnosis="the gradient was computed once, at the starting point",
+    ),
+    Variant(
+        name="gd-one-step-short",
+        description="Loops over range(iterations - 1): one step and one loss too few.",
+        edits=(("gradient_descent", "range(iterations)", "range(iterations - 1)"),),
+        loses=frozenset({"test_gradient_descent"}),
+        diagnosis="steps instead of iterations",
     ),
     # Correct alternatives: each must get full marks.
     Variant(
@@ -185,4 +314,111 @@ def linear_backward(dout, cache):
         edits=(("relu_layer", "return np.maximum(z, 0.0), z",
                 "out = np.maximum(z, 0.0)\n    return out, out"),),
     ),
+    Variant(
+        name="float32-softmax",
+        description="Computes the softmax cross-entropy in float32 internally.",
+        cells={"softmax_cross_entropy": '''
+def softmax_cross_entropy(scores, y):
+    """Stable softmax cross-entropy, computed in float32."""
+    s = np.asarray(scores, dtype=np.float32)
+    n = s.shape[0]
+    shifted = s - s.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dscores = np.exp(log_probs)
+    dscores[np.arange(n), y] -= 1.0
+    return float(-log_probs[np.arange(n), y].mean()), (dscores / n).astype(np.float64)
+'''},
+    ),
+    Variant(
+        name="float32-layers",
+        description="Computes the linear and ReLU layers in float32 internally.",
+        cells={"linear_layer": '''
+def linear_forward(X, W, b):
+    X, W, b = (np.asarray(a, dtype=np.float32) for a in (X, W, b))
+    return X @ W + b, (X, W)
+
+
+def linear_backward(dout, cache):
+    X, W = cache
+    dout = np.asarray(dout, dtype=np.float32)
+    return dout @ W.T, X.T @ dout, dout.sum(axis=0)
+''', "relu_layer": '''
+def relu_forward(z):
+    z = np.asarray(z, dtype=np.float32)
+    return np.maximum(z, 0.0), z
+
+
+def relu_backward(dout, cache):
+    return np.asarray(dout, dtype=np.float32) * (cache > 0)
+'''},
+    ),
+    Variant(
+        name="gd-deepcopy-in-place",
+        description="Deep-copies the starting point, then updates the copy in place.",
+        cells={"gradient_descent": '''
+import copy
+
+
+def gradient_descent(loss_and_grads, params, step_size, iterations):
+    """Full-batch gradient descent on a deep copy of params."""
+    params = copy.deepcopy(params)
+    losses = []
+    for _ in range(iterations):
+        loss, grads = loss_and_grads(params)
+        losses.append(loss)
+        for name, grad in grads.items():
+            params[name] -= step_size * grad
+    return params, losses
+'''},
+    ),
+    Variant(
+        name="relu-where",
+        description="Writes the ReLU with np.where, caching the boolean mask.",
+        cells={"relu_layer": '''
+def relu_forward(z):
+    positive = z > 0
+    return np.where(positive, z, 0.0), positive
+
+
+def relu_backward(dout, cache):
+    return np.where(cache, dout, 0.0)
+'''},
+    ),
+    Variant(
+        name="classifier-inline",
+        description="Writes the classifier's forward and backward pass inline, without "
+                    "calling the layer functions.",
+        cells={"softmax_classifier": '''
+def softmax_classifier_loss(params, X, y, reg):
+    W, b = params["W"], params["b"]
+    scores = X @ W + b
+    scores = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(scores)
+    probs /= probs.sum(axis=1, keepdims=True)
+    n = len(y)
+    loss = -np.mean(np.log(probs[np.arange(n), y])) + 0.5 * reg * np.sum(W ** 2)
+    dscores = probs
+    dscores[np.arange(n), y] -= 1
+    dscores /= n
+    return loss, {"W": X.T @ dscores + reg * W, "b": dscores.sum(axis=0)}
+'''},
+    ),
 ]
+
+# The classifier and the network are written from the student's own layers (the lesson
+# says so), and the accuracy cells train them with the student's gradient_descent.
+REQUIRES = {
+    "test_softmax_cross_entropy": {"softmax_cross_entropy"},
+    "test_softmax_is_stable": {"softmax_cross_entropy"},
+    "test_linear_backward": {"linear_layer"},
+    "test_softmax_classifier_gradients": {"softmax_classifier", "softmax_cross_entropy",
+                                          "linear_layer"},
+    "test_gradient_descent": {"gradient_descent"},
+    "test_linear_classifier_accuracy": {"gradient_descent", "softmax_classifier",
+                                        "softmax_cross_entropy", "linear_layer"},
+    "test_relu_backward": {"relu_layer"},
+    "test_two_layer_gradients": {"two_layer", "softmax_cross_entropy", "linear_layer",
+                                 "relu_layer"},
+    "test_two_layer_accuracy": {"gradient_descent", "two_layer", "softmax_cross_entropy",
+                                "linear_layer", "relu_layer"},
+}

@@ -1,5 +1,7 @@
-"""Lesson 3 variants: slips in the tanh backward pass and the logistic cross-entropy, and
-correct rewrites (loops, einsum, float32 data, other forms of tanh' and of the loss)."""
+"""Lesson 3 variants: slips in the forward pass, the tanh backward pass, the logistic
+cross-entropy and the training loop (its docstring's promises: caller's params unchanged,
+losses before each update, alpha and steps obeyed), and correct rewrites (loops, einsum,
+float32 data and loss, other forms of tanh' and of the loss, in-place updates on a copy)."""
 
 from grader.instructor.variants import Variant
 
@@ -9,6 +11,10 @@ OUTPUT = "test_output_layer_gradients"
 LOSS = "test_loss"
 STABLE = "test_loss_stable"
 
+# Lines of the reference gradient_descent that several variants edit.
+COPY_PARAMS = "params = {name: np.copy(value) for name, value in params.items()}"
+UPDATE = "params[name] = params[name] - alpha * grads[name]"
+
 VARIANTS = [
     Variant(
         name="in-place-tanh",
@@ -16,14 +22,14 @@ VARIANTS = [
                     "silently overwritten by H (backward reads only H, so it still works).",
         edits=(("forward", "H = np.tanh(G)", "H = np.tanh(G, out=G)"),),
         loses=frozenset({"test_forward"}),
-        diagnosis="is G overwritten",
+        diagnosis="G was overwritten",
     ),
     Variant(
         name="sigmoid-derivative-for-tanh",
         description="Uses the sigmoid's derivative H (1 - H) where tanh's, 1 - H^2, belongs.",
         edits=(("backward", "dG = dH * (1.0 - H ** 2)", "dG = dH * H * (1.0 - H)"),),
         loses=frozenset({HIDDEN, TRAINING}),
-        diagnosis="U: relative error",
+        diagnosis="the sigmoid's derivative a*(1-a) was used for tanh",
         demo=True,
     ),
     Variant(
@@ -31,7 +37,7 @@ VARIANTS = [
         description="Writes tanh' as 1 - G^2, on the pre-activation instead of on H = tanh(G).",
         edits=(("backward", "dG = dH * (1.0 - H ** 2)", 'dG = dH * (1.0 - cache["G"] ** 2)'),),
         loses=frozenset({HIDDEN, TRAINING}),
-        diagnosis="b: relative error",
+        diagnosis="1-a^2 was computed from the pre-activation z instead of the output a",
     ),
     Variant(
         name="naive-log-loss",
@@ -73,7 +79,7 @@ VARIANTS = [
         description="Reports the summed loss while dz is the gradient of the mean.",
         edits=(("loss", "loss = np.mean(", "loss = np.sum("),),
         loses=frozenset({LOSS}),
-        diagnosis="loss should be",
+        diagnosis="the loss is summed over the points, not averaged",
     ),
     Variant(
         name="transposed-dU",
@@ -92,17 +98,18 @@ VARIANTS = [
     Variant(
         name="forgets-chain-through-W",
         description="Takes dH = dz (broadcast over the units), dropping the output weights W; "
-                    "it still trains (W ends up positive), but its gradients are wrong.",
+                    "it still trains (W ends up positive), but its gradients are wrong, which "
+                    "the short run of gradient descent shows.",
         edits=(("backward", "dH = np.outer(dz, W)", "dH = np.outer(dz, np.ones_like(W))"),),
-        loses=frozenset({HIDDEN}),
-        diagnosis="U: relative error",
+        loses=frozenset({HIDDEN, TRAINING}),
+        diagnosis="dH is missing the factor W",
     ),
     Variant(
         name="output-gradient-uses-preactivation",
         description="Computes dW from the pre-activations G instead of the activations H.",
         edits=(("backward", "dW = H.T @ dz", 'dW = cache["G"].T @ dz'),),
         loses=frozenset({OUTPUT, TRAINING}),
-        diagnosis="W: relative error",
+        diagnosis="dW was computed from the pre-activations G instead of the activations H",
     ),
     Variant(
         name="gradient-ascent",
@@ -110,7 +117,91 @@ VARIANTS = [
         edits=(("gradient_descent", "params[name] - alpha * grads[name]",
                 "params[name] + alpha * grads[name]"),),
         loses=frozenset({TRAINING}),
-        diagnosis="after 1000 steps the loss is",
+        diagnosis="the parameters moved along the gradient, not against it (gradient ascent)",
+    ),
+    Variant(
+        name="forward-returns-probability",
+        description="Returns p = sigmoid(z) from forward instead of the logits z.",
+        edits=(("forward", 'z = H @ params["W"] + params["c"]',
+                'z = sigmoid(H @ params["W"] + params["c"])'),),
+        loses=frozenset({"test_forward", TRAINING}),
+        diagnosis="forward returned the probabilities p = sigmoid(z)",
+    ),
+    Variant(
+        name="forward-forgets-output-bias",
+        description="Computes z = H W, leaving out the output bias c (an unused parameter).",
+        edits=(("forward", 'z = H @ params["W"] + params["c"]', 'z = H @ params["W"]'),),
+        loses=frozenset({"test_forward", TRAINING}),
+        diagnosis="the output bias c is missing",
+    ),
+    Variant(
+        name="forward-forgets-hidden-bias",
+        description="Computes G = X U^T, leaving out the hidden biases b.",
+        edits=(("forward", 'G = X @ params["U"].T + params["b"]', 'G = X @ params["U"].T'),),
+        loses=frozenset({"test_forward", TRAINING}),
+        diagnosis="the hidden bias b is missing",
+    ),
+    Variant(
+        name="loss-missing-max-term",
+        description="Drops the max(z, 0) term of the stable form (a missing term).",
+        edits=(("loss", "np.maximum(z, 0.0) - y * z", "- y * z"),),
+        loses=frozenset({LOSS, STABLE}),
+        diagnosis="the max(z, 0) term of the stable form is missing",
+    ),
+    Variant(
+        name="output-bias-gradient-not-summed",
+        description="Returns dc = dz, one gradient per point, instead of summing over them.",
+        edits=(("backward", "dc = np.sum(dz)", "dc = dz"),),
+        loses=frozenset({OUTPUT, TRAINING}),
+        diagnosis="it holds one gradient per example, not summed",
+    ),
+    Variant(
+        name="descent-changes-callers-params",
+        description="Copies the dict but not its arrays, then updates them in place: the "
+                    "caller's params change, which the docstring promises they do not.",
+        edits=(("gradient_descent", COPY_PARAMS, "params = dict(params)"),
+               ("gradient_descent", UPDATE, "params[name] -= alpha * grads[name]")),
+        loses=frozenset({TRAINING}),
+        diagnosis="changed the caller's params",
+    ),
+    Variant(
+        name="descent-ignores-alpha",
+        description="Updates with the plain gradient, ignoring alpha (right only for alpha = 1).",
+        edits=(("gradient_descent", UPDATE, "params[name] = params[name] - grads[name]"),),
+        loses=frozenset({TRAINING}),
+        diagnosis="alpha is ignored",
+    ),
+    Variant(
+        name="descent-ignores-steps",
+        description="Always runs 1000 steps, whatever steps is.",
+        edits=(("gradient_descent", "for _ in range(steps):", "for _ in range(1000):"),),
+        loses=frozenset({TRAINING}),
+        diagnosis="it ignores steps",
+    ),
+    Variant(
+        name="descent-records-loss-after-update",
+        description="Records each loss after its update, where the docstring says before.",
+        edits=(("gradient_descent", "losses.append(loss)",
+                "losses.append(backprop(X, y, params)[1])"),),
+        loses=frozenset({TRAINING}),
+        diagnosis="each loss is the loss after its update",
+    ),
+    Variant(
+        name="descent-stale-gradients",
+        description="Computes the gradients once, before the loop, and reuses them every step.",
+        edits=(("gradient_descent",
+                "    for _ in range(steps):\n        grads, loss = backprop(X, y, params)",
+                "    grads, _ = backprop(X, y, params)\n"
+                "    for _ in range(steps):\n        _, loss = backprop(X, y, params)"),),
+        loses=frozenset({TRAINING}),
+        diagnosis="stale gradients",
+    ),
+    Variant(
+        name="descent-never-updates-output-bias",
+        description="Updates U, b and W but not c (an update of the wrong set of parameters).",
+        edits=(("gradient_descent", "for name in params:", 'for name in ("U", "b", "W"):'),),
+        loses=frozenset({TRAINING}),
+        diagnosis="params['c'] is never updated",
     ),
     # Correct alternatives: each must get full marks.
     Variant(
@@ -192,4 +283,36 @@ def backprop(X, y, params):
                 "loss = np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))",
                 "loss = np.mean(np.logaddexp(0.0, z) - y * z)"),),
     ),
+    Variant(
+        name="float32-loss",
+        description="Computes the loss and dz in float32: rounding of about 1e-7 must not "
+                    "cost marks, in the visible checks or the hidden ones.",
+        edits=(("loss", "n = z.shape[0]",
+                "n = z.shape[0]\n    z, y = z.astype(np.float32), y.astype(np.float32)"),),
+    ),
+    Variant(
+        name="backward-recomputes-H-from-G",
+        description="Recomputes H = tanh(G) from the cache's G instead of reading cache['H'].",
+        edits=(("backward", 'X, H, W = cache["X"], cache["H"], cache["W"]',
+                'X, W = cache["X"], cache["W"]\n    H = np.tanh(cache["G"])'),),
+    ),
+    Variant(
+        name="descent-in-place-on-a-deep-copy",
+        description="Deep-copies params, then updates the copy in place with -=.",
+        edits=(("gradient_descent", COPY_PARAMS,
+                "import copy\n\n    params = copy.deepcopy(params)"),
+               ("gradient_descent", UPDATE, "params[name] -= alpha * grads[name]")),
+    ),
 ]
+
+REQUIRES = {
+    "test_forward": {"forward"},
+    "test_loss": {"loss"},
+    "test_loss_stable": {"loss"},
+    # The backward checks hand backward a fixed cache: they need no forward.
+    OUTPUT: {"backward"},
+    HIDDEN: {"backward"},
+    # The lesson has gradient_descent train with the student's backprop, which joins
+    # forward, the loss and backward.
+    TRAINING: {"forward", "loss", "backward", "gradient_descent"},
+}

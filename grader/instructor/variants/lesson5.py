@@ -97,7 +97,16 @@ def minibatches(X, Y, batch_size, shuffle=False, rng=None):
         edits=(("activations", "        out = 1.0 / (1.0 + np.exp(-x))\n        return out, out",
                 "        out = 1.0 / (1.0 + np.exp(-x))\n        return out, x"),),
         loses=frozenset({"test_sigmoid"}) | ALL_TRAINING,
-        diagnosis="dx: relative error",
+        diagnosis="computed from the pre-activation z instead of the output a",
+    ),
+    Variant(
+        name="sigmoid-backward-tanh-derivative",
+        description="Uses tanh's derivative 1 - s^2 for the sigmoid (the derivative of the "
+                    "wrong function).",
+        edits=(("activations", "        return dout * out * (1.0 - out), {}",
+                "        return dout * (1.0 - out ** 2), {}"),),
+        loses=frozenset({"test_sigmoid"}) | ALL_TRAINING,
+        diagnosis="tanh's derivative 1-a^2 was used for a sigmoid",
     ),
     Variant(
         name="relu-mask-from-dout",
@@ -105,7 +114,7 @@ def minibatches(X, Y, batch_size, shuffle=False, rng=None):
         edits=(("activations", "        return dout * positive, {}",
                 "        return dout * (dout > 0), {}"),),
         loses=frozenset({"test_relu"}),
-        diagnosis="dx: relative error",
+        diagnosis="the mask was taken from the sign of dout instead of the input x",
     ),
     Variant(
         name="mse-gradient-missing-1-over-N",
@@ -131,7 +140,7 @@ def minibatches(X, Y, batch_size, shuffle=False, rng=None):
         edits=(("losses", "        return dout * (p - target) / (p * (1.0 - p)) / len(p), {}",
                 "        return dout * (p - target) / len(p), {}"),),
         loses=frozenset({"test_bce"}),
-        diagnosis="dpred: relative error",
+        diagnosis="the gradient with respect to the sigmoid's input",
     ),
     Variant(
         name="network-caches-in-forward-order",
@@ -164,7 +173,123 @@ class Network:
                 layer.params[name] -= learning_rate * grad
 '''},
         loses=frozenset({"test_network"}) | ALL_TRAINING,
-        diagnosis="relative error",
+        diagnosis="got a cache that is not the one its own forward returned",
+    ),
+    # --- promises of the docstrings and the lesson text; parameters a check must exercise
+    Variant(
+        name="minibatches-always-shuffles",
+        description="Draws a permutation whatever shuffle says (shuffle is an unused "
+                    "argument), so shuffle=False, the default, does not keep the stored order.",
+        edits=(("minibatches", """    if shuffle:
+        order = datasets.as_generator(rng).permutation(len(X))
+    else:
+        order = np.arange(len(X))
+""", """    order = np.random.default_rng(rng).permutation(len(X))
+"""),),
+        loses=frozenset({"test_minibatches_cover", "test_train_history"}),
+        diagnosis="the rows must come in their stored order",
+    ),
+    Variant(
+        name="train-reseeds-every-epoch",
+        description="Hands the int seed to minibatches in every epoch instead of one Generator "
+                    "for the run, so every epoch goes through the rows in the same order.",
+        edits=(("train", "    rng = datasets.as_generator(rng) if shuffle else None\n", ""),),
+        loses=frozenset({"test_train_history"}),
+        diagnosis="every epoch goes through the rows in the same order",
+    ),
+    Variant(
+        name="train-ignores-shuffle",
+        description="Calls minibatches(X, Y, batch_size) without passing shuffle and rng on, "
+                    "so shuffle=True trains in stored order.",
+        edits=(("train", "minibatches(X, Y, batch_size, shuffle, rng)",
+                "minibatches(X, Y, batch_size)"),),
+        loses=frozenset({"test_train_history"}),
+        diagnosis="gives the same parameters as shuffle=False",
+    ),
+    Variant(
+        name="train-ignores-learning-rate",
+        description="Steps with a fixed learning rate of 1.0: the visible check (counts only) "
+                    "and the accuracy check (learning rate 1) cannot see it.",
+        edits=(("train", "mlp.sgd_step(params, mlp.mlp_backward(params, cache, Y_batch), "
+                         "learning_rate)",
+                "mlp.sgd_step(params, mlp.mlp_backward(params, cache, Y_batch), 1.0)"),),
+        loses=frozenset({"test_train_history"}),
+        diagnosis="train ignores learning_rate",
+    ),
+    Variant(
+        name="train-records-loss-before-epoch",
+        description="Records the training-set loss at the start of each epoch, before its "
+                    "updates, so the history lags one epoch behind.",
+        edits=(("train", """        out, _ = mlp.mlp_forward(params, X)
+        history["loss"].append(mlp.mse_loss(out, Y))
+""", """        out, _ = mlp.mlp_forward(params, X)
+"""),
+               ("train", """    for _ in range(epochs):
+""", """    for _ in range(epochs):
+        before, _ = mlp.mlp_forward(params, X)
+        history["loss"].append(mlp.mse_loss(before, Y))
+""")),
+        loses=frozenset({"test_train_history"}),
+        diagnosis="before each epoch's updates instead of after",
+    ),
+    Variant(
+        name="linear-caches-input-on-self",
+        description="Keeps x on the layer object (self.x) instead of in the cache: a second "
+                    "forward call before backward overwrites it (a stale cache).",
+        edits=(("linear", 'return x @ self.params["W"] + self.params["b"], x',
+                'self.x = x\n        return x @ self.params["W"] + self.params["b"], x'),
+               ("linear", "        x = cache\n", "        x = self.x\n")),
+        loses=frozenset({"test_linear"}),
+        diagnosis="the input of the latest forward call",
+    ),
+    Variant(
+        name="relu-forward-in-place",
+        description="Zeroes the negative entries of x in place, changing the caller's array "
+                    "(the lesson says layers leave their inputs unchanged).",
+        edits=(("activations", "        positive = x > 0\n        return x * positive, positive",
+                "        positive = x > 0\n        x *= positive\n        return x, positive"),),
+        loses=frozenset({"test_relu"}),
+        diagnosis="changed its input x in place",
+    ),
+    Variant(
+        name="mse-backward-ignores-dout",
+        description="Returns the gradient for dout = 1 whatever the upstream gradient is; "
+                    "training, which always passes 1.0, cannot see it.",
+        edits=(("losses", "        return dout * diff / len(diff), {}",
+                "        return diff / len(diff), {}"),),
+        loses=frozenset({"test_mse"}),
+        diagnosis="ignores the upstream gradient dout",
+    ),
+    Variant(
+        name="network-backward-same-dout-for-every-layer",
+        description="Hands every layer the network's dout instead of the dx of the layer "
+                    "above (the upstream gradient is never passed down).",
+        edits=(("network", "            dout, grads[i] = self.layers[i].backward(dout, caches[i])\n"
+                           "        return dout, grads",
+                "            dx, grads[i] = self.layers[i].backward(dout, caches[i])\n"
+                "        return dx, grads"),),
+        loses=frozenset({"test_network"}) | ALL_TRAINING,
+        diagnosis="got the wrong upstream gradient dout",
+    ),
+    Variant(
+        name="network-step-ignores-learning-rate",
+        description="Steps with a hard-coded 0.01 (the forum's learning rate): step never "
+                    "uses its learning_rate argument, and training crawls.",
+        edits=(("network", "layer.params[name] -= learning_rate * grad",
+                "layer.params[name] -= 0.01 * grad"),),
+        loses=frozenset({"test_network"}) | ALL_TRAINING,
+        diagnosis="the step ignores its learning_rate argument",
+    ),
+    Variant(
+        name="network-step-updates-a-copy",
+        description="Updates a copy of each layer's params, so the layers never change.",
+        edits=(("network", """            for name, grad in layer_grads.items():
+                layer.params[name] -= learning_rate * grad""",
+                """            params = {name: value.copy() for name, value in layer.params.items()}
+            for name, grad in layer_grads.items():
+                params[name] -= learning_rate * grad"""),),
+        loses=frozenset({"test_network"}) | ALL_TRAINING,
+        diagnosis="it was left unchanged",
     ),
     # --- step size
     Variant(
@@ -303,4 +428,51 @@ class BCE(Layer):
         edits=(("step_size", "return 2.0 / np.linalg.eigvalsh(mse_hessian(Phi))[-1]",
                 "return len(Phi) / np.linalg.norm(Phi, 2) ** 2"),),
     ),
+    Variant(
+        name="linear-float32",
+        description="Computes the linear layer in float32 (inputs, weights and gradients cast "
+                    "down), as GPU frameworks do.",
+        edits=(("linear", 'return x @ self.params["W"] + self.params["b"], x',
+                'x = x.astype(np.float32)\n'
+                '        W, b = self.params["W"].astype(np.float32), '
+                'self.params["b"].astype(np.float32)\n'
+                '        return x @ W + b, x'),
+               ("linear", 'dx = dout @ self.params["W"].T',
+                'dout = dout.astype(np.float32)\n'
+                '        dx = dout @ self.params["W"].astype(np.float32).T')),
+    ),
+    Variant(
+        name="hessian-float32",
+        description="Forms Phi^T Phi in float32.",
+        edits=(("step_size", "return 2.0 * Phi.T @ Phi / len(Phi)",
+                "P = Phi.astype(np.float32)\n    return 2.0 * P.T @ P / len(P)"),),
+    ),
+    Variant(
+        name="network-step-rebinds-params",
+        description="Assigns a new array to layer.params[name] instead of subtracting in "
+                    "place; the layers read params on every call, so they see it.",
+        edits=(("network", "layer.params[name] -= learning_rate * grad",
+                "layer.params[name] = layer.params[name] - learning_rate * grad"),),
+    ),
 ]
+
+# Which solution cells each test cell needs. The lesson builds train on minibatches ("one
+# mlp.sgd_step per batch of minibatches"), and the networks that learn separable data and
+# XOR from the student's own layers; every other test cell checks one cell alone.
+REQUIRES = {
+    "test_minibatches_cover": {"minibatches"},
+    "test_minibatches_shuffle": {"minibatches"},
+    "test_train_history": {"train", "minibatches"},
+    "test_train_accuracy": {"train", "minibatches"},
+    "test_linear": {"linear"},
+    "test_sigmoid": {"activations"},
+    "test_relu": {"activations"},
+    "test_mse": {"losses"},
+    "test_bce": {"losses"},
+    "test_bce_saturated": {"losses"},
+    "test_network": {"network"},
+    "test_separable_accuracy": {"network", "linear", "activations", "losses"},
+    "test_xor_accuracy": {"network", "linear", "activations", "losses"},
+    "test_mse_hessian": {"step_size"},
+    "test_largest_stable_step": {"step_size"},
+}
