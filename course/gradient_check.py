@@ -34,8 +34,9 @@ def fingerprint(got: np.ndarray, expected: np.ndarray, tol: float = 1e-4, *,
 
     From the two arrays alone it recognises: nan or inf (an overflowing exp, a log of 0), all
     zeros, the sign flipped, off by a constant factor (a missing 1/N, a factor 2 too many),
-    transposed, the right values in the wrong shape, per-example gradients never summed over
-    the batch, and a bias gradient summed over the wrong axis (or over every axis).
+    transposed, the right values in the wrong order or the wrong shape, per-example gradients
+    never summed over the batch, and a bias gradient summed over the wrong axis (or over
+    every axis).
     alternatives: description -> what ``got`` would be after a mistake that only the caller
     can compute, because it needs context such as the weights or the pre-activations (see
     ``regularisation_mistakes`` and ``activation_derivative_mistakes``). They are tried first,
@@ -62,6 +63,9 @@ def fingerprint(got: np.ndarray, expected: np.ndarray, tol: float = 1e-4, *,
     return _scale_mistake(got, expected, tol) or (
         "it is the transpose of the right gradient"
         if got.ndim == 2 and got.shape[0] == got.shape[1] and _same(got.T, expected, tol)
+        else None) or (
+        "it has the right values in the wrong order: entries swapped, or indices mixed up?"
+        if got.size > 1 and _same(np.sort(got, axis=None), np.sort(expected, axis=None), tol)
         else None)
 
 

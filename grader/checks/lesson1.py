@@ -100,8 +100,9 @@ def _gate_mistakes(name, inputs, dout) -> dict[str, dict[str, np.ndarray]]:
     if name == "max":
         x, y = inputs
         both = "dout was passed to both inputs: max routes it only to the larger one"
-        return {"dx": {both: dout, IGNORES_DOUT: 1.0 * (x >= y)},
-                "dy": {both: dout, IGNORES_DOUT: 1.0 * (x < y)}}
+        smaller = "dout was routed to the smaller input: the mask is inverted"
+        return {"dx": {both: dout, smaller: dout * (x < y), IGNORES_DOUT: 1.0 * (x >= y)},
+                "dy": {both: dout, smaller: dout * (x >= y), IGNORES_DOUT: 1.0 * (x < y)}}
     (x,) = inputs
     local = activation_derivative_mistakes("sigmoid", x)
     s = 1.0 / (1.0 + np.exp(-x))
@@ -284,8 +285,8 @@ def xor_loss(params, X, y):
     return 0.5 * anp.sum((p[:, 0] - y) ** 2)
 
 
-SUMMED_NOT_ASSIGNED = ("only the last example counts: the per-example gradients of the "
-                       "hidden layer were assigned (=) instead of added (+=)")
+SUMMED_NOT_ASSIGNED = ("only the last example counts: the per-example gradients were "
+                       "assigned (=) instead of added (+=)")
 
 
 def _sigmoid(z):
@@ -307,7 +308,7 @@ def _xor_backward(params, X, y, output_local=None, hidden_local=None):
 def _xor_mistakes(params, X, y) -> dict[str, dict[str, np.ndarray]]:
     """Gradient name -> {mistake: the gradient it gives} for the XOR network."""
     last = _xor_backward(params, X[-1:], y[-1:])
-    mistakes = {"W1": {SUMMED_NOT_ASSIGNED: last["W1"]}, "b1": {SUMMED_NOT_ASSIGNED: last["b1"]}}
+    mistakes = {name: {SUMMED_NOT_ASSIGNED: value} for name, value in last.items()}
     z1 = X @ params["W1"] + params["b1"]
     z2 = _sigmoid(z1) @ params["W2"] + params["b2"]
     for layer, z, keyword in [("hidden layer", z1, "hidden_local"),
