@@ -216,6 +216,7 @@ class _KernelLink:
         self.sock = sock
         self.objects: dict[int, object] = {}
         self.mirrors: dict[int, _GraderObject] = {}
+        self.out_of_memory = False  # a MemoryError in the student's code while serving
 
     # values this side sends: its own objects go by handle
     def _handle(self, value):
@@ -281,6 +282,7 @@ class _KernelLink:
                 answer = {"op": "reply", "value": self._encode(value)}
             except Exception as error:  # the student's code failed: the grader judges that
                 answer = {"op": "reply", "error": [type(error).__name__, str(error)[:2000]]}
+                self.out_of_memory = self.out_of_memory or isinstance(error, MemoryError)
             answer["mirrors"] = self._mirror_states()
             if self.changed:
                 answer["changed"] = self.changed
@@ -361,6 +363,10 @@ def hidden_check(check: str, *args):
         link = _KernelLink(sock)
         link._send({"op": "check", "check": check, "args": link._encode(list(args))})
         verdict = link.serve()
+    if link.out_of_memory:
+        # Raised in the cell, as if the student's code had run there: the grader then
+        # restarts this kernel (whatever memory it still holds) and reports it.
+        raise MemoryError(f"your code ran out of memory during the check {check}")
     if verdict.get("op") != "verdict":
         raise RuntimeError("the grader sent no verdict")
     if not verdict.get("passed"):
