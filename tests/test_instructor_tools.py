@@ -11,7 +11,7 @@ import pytest
 from grader.checks.common import Calibration
 from grader.instructor.calibrate import format_table
 from grader.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
-from grader.instructor.mutation_report import Row, format_rows
+from grader.instructor.mutation_report import Row, figure_shortfalls, figures, format_rows
 
 
 def test_calibration_of_an_accuracy_takes_the_lowest_seed():
@@ -55,25 +55,43 @@ def test_cell_times_and_hidden_share(tmp_path):
     assert budget.added == pytest.approx(0.4) and budget.over
 
 
-def _row(student, must_fail, failed, diagnosis="", shown=False):
-    return Row("L", student, frozenset(must_fail), frozenset(failed), diagnosis, shown)
+def _row(student, must_fail, failed, message="", shown=False, kind="bug", names=True):
+    return Row("L", student, kind, frozenset(must_fail), frozenset(failed), message, shown,
+               names)
 
 
 @pytest.mark.parametrize(("row", "verdict"), [
     (_row("variant-bug", {"test_a"}, {"test_a"}, "sign", True), None),
     (_row("variant-bug", {"test_a"}, set()), "escapes"),
-    (_row("variant-bug", {"test_a"}, {"test_a", "test_b"}), "also fails"),
-    (_row("variant-bug", {"test_a"}, {"test_a"}, "sign", False), "lacks the diagnosis"),
-    (_row("variant-ok", set(), {"test_b"}), "correct answer loses points"),
-    (_row("stub", {"test_a", "test_b"}, {"test_a"}), "escapes"),
+    (_row("variant-bug", {"test_a"}, {"test_a", "test_b"}, "sign", True), "also fails"),
+    (_row("variant-bug", {"test_a"}, {"test_a"}, "sign", False), "feedback lacks 'sign'"),
+    (_row("variant-bug", {"test_a"}, {"test_a"}), "no diagnosis or location"),
+    (_row("variant-ok", set(), {"test_b"}, kind="correct"), "correct answer loses points"),
+    (_row("stub", {"test_a", "test_b"}, {"test_a"}, kind="stub"), "escapes"),
+    (_row("partial-x", {"test_b"}, {"test_a", "test_b"}, kind="partial"), "loses ['test_a']"),
+    (_row("partial-x", {"test_a", "test_b"}, {"test_a"}, kind="partial"), "earns ['test_b']"),
 ])
 def test_mutation_report_verdicts(row, verdict):
     assert (row.problem() is None) if verdict is None else verdict in row.problem()
 
 
+def test_mutation_report_figures_count_what_each_names():
+    rows = [_row("solution", set(), set(), kind="solution"),
+            _row("variant-a", {"test_a"}, {"test_a"}, "sign", True),
+            _row("variant-b", {"test_a"}, {"test_a"}, "dW1: relative", True, names=False),
+            _row("variant-c", {"test_b"}, set(), "scale", False),
+            _row("variant-ok", set(), {"test_b"}, kind="correct"),
+            _row("partial-x", {"test_b"}, {"test_b"}, kind="partial")]
+    assert figures(rows) == {"sensitivity": (2, 3), "specificity": (1, 2),
+                             "partial-credit exactness": (1, 1), "diagnosis rate": (1, 3)}
+    short = figure_shortfalls("L", rows)
+    assert [line.split(":")[1].split()[0] for line in short] == [
+        "sensitivity", "specificity", "diagnosis"]
+
+
 def test_mutation_report_table_numbers_the_cells():
-    lines = format_rows([_row("solution", set(), set()),
+    lines = format_rows([_row("solution", set(), set(), kind="solution"),
                          _row("variant-bug", {"test_b"}, {"test_b"}, "x", True)],
                         ["test_a", "test_b"])
     assert lines[0] == "L graded cells: 1 a, 2 b"
-    assert lines[-1].split() == ["bug", "2", "2", "yes", "yes", "ok"]
+    assert lines[-1].split() == ["bug", "bug", "2", "2", "names", "it", "ok"]
