@@ -6,7 +6,7 @@ KERNEL_VENV := $(VENV)/kernel
 # nbgrader starts `alembic` and kernels by name: the venv's bin must come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install test lint release demo grade round-trip lab clean
+.PHONY: install test lint release demo grade round-trip lab lab-instructor clean
 
 install: $(VENV)/.installed
 
@@ -47,8 +47,15 @@ grade: install
 round-trip: install
 	$(BIN)/python -m grader.instructor.round_trip
 
+# The student's view: the release in JupyterLab, with nbgrader's Validate and Assignments but
+# without its instructor tools (Create Assignment, Formgrader, Courses): lab/student is the
+# Jupyter config folder that switches those off.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=release
+	JUPYTER_CONFIG_DIR=$(CURDIR)/lab/student $(BIN)/jupyter lab --notebook-dir=release
+
+# The instructor's view: the whole course folder, with the formgrader and Create Assignment.
+lab-instructor: install
+	$(BIN)/jupyter lab --notebook-dir=.
 
 clean:
 	rm -rf submitted autograded feedback reports gradebook.db grades.csv nbgrader.log

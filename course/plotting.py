@@ -93,12 +93,12 @@ def plot_predictions(X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, titl
     # Index the colours directly: a colormap would rescale to the labels present, and a
     # model predicting only two of three classes would change colour between the panels.
     left.scatter(X[:, 0], X[:, 1], c=colours[np.asarray(y_true, dtype=int)], s=14)
-    left.set_title("ground truth")
+    left.set(title="ground truth", xlabel="$x_1$", ylabel="$x_2$")
     right.scatter(X[:, 0], X[:, 1], c=colours[np.asarray(y_pred, dtype=int)], s=14)
     wrong = y_true != y_pred
     right.scatter(X[wrong, 0], X[wrong, 1], s=80, facecolors="none", edgecolors="k",
                   label=f"{wrong.sum()} wrong")
-    right.set_title("predictions")
+    right.set(title="predictions", xlabel="$x_1$")
     right.legend(loc="best")
     if title:
         fig.suptitle(title)

@@ -1,0 +1,145 @@
+"""The student's JupyterLab, in a real browser: ``make lab``'s view of a lesson, Run All, and
+what the student sees -- the first failing check's message on a wrong answer, no error on the
+solution, and none of nbgrader's instructor tools."""
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from grader.instructor.submissions import apply_variant, fill_answers, reference_answers
+from grader.instructor.variants import variants_for
+from tests.conftest import ROOT
+from tests.test_class_report import BROWSER_FLAGS, chromium_or_skip
+
+LESSON, NOTEBOOK = "lesson1", "chain_rule.ipynb"
+STUDENT_CONFIG = ROOT / "lab" / "student"
+RUN_TIMEOUT_MS = 180_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def student_lab(notebook_dir: Path, scratch: Path):
+    """JupyterLab as ``make lab`` starts it (the student config folder, the lesson folder)."""
+    port, token = free_port(), secrets.token_hex(16)
+    bin_dir = Path(sys.executable).parent
+    # Workspaces and settings go to scratch, not into the repository's config folder.
+    command = [str(bin_dir / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+               f"--notebook-dir={notebook_dir}", f"--LabApp.workspaces_dir={scratch}",
+               f"--LabApp.user_settings_dir={scratch}"]
+    if os.geteuid() == 0:  # CI's container
+        command.append("--allow-root")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(STUDENT_CONFIG),
+           "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    with open(scratch / "lab.log", "wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail("JupyterLab did not start:\n"
+                                    + (scratch / "lab.log").read_text(errors="replace"))
+                    time.sleep(0.5)
+            yield url, token
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def lesson_copy(tmp_path: Path, answers: dict[str, str] | None) -> Path:
+    folder = tmp_path / LESSON
+    shutil.copytree(ROOT / "release" / LESSON, folder)
+    if answers is not None:
+        fill_answers(folder / NOTEBOOK, answers)
+    return folder
+
+
+def run_all(url: str, token: str, scratch: Path) -> dict:
+    """Open the notebook, Run All from the Run menu, wait until the kernel has finished.
+
+    Returns what the page shows: the text of every error output, the nbgrader menu's items,
+    and the HTTP status of the formgrader's page.
+    """
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_or_skip(),
+                                             args=BROWSER_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=60_000)
+        page.locator(".lm-MenuBar-item", has_text=re.compile("^Run$")).click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+        # Run All marks every cell queued ([*]) at once; done when none is left.
+        page.wait_for_function(
+            "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('['))", timeout=30_000)
+        page.wait_for_function(
+            "![...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('*'))", timeout=RUN_TIMEOUT_MS)
+        page.screenshot(path=scratch / "run_all.png", full_page=True)
+        errors = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_text_contents()
+        page.locator(".lm-MenuBar-item", has_text="nbgrader").click()
+        menu = page.locator(".lm-Menu-content .lm-Menu-item").all_text_contents()
+        formgrader = page.request.get(f"{url}/formgrader?token={token}").status
+        browser.close()
+    return {"errors": errors, "nbgrader_menu": menu, "formgrader_status": formgrader}
+
+
+@pytest.fixture(scope="module")
+def answers() -> dict[str, str]:
+    return reference_answers(ROOT / "source" / LESSON / NOTEBOOK)
+
+
+def test_run_all_on_a_wrong_answer_shows_the_first_checks_message_and_no_instructor_tools(
+        answers, tmp_path):
+    """What a student sees with a swapped product gradient: the check's sentence, their line."""
+    chromium_or_skip()
+    swapped = next(v for v in variants_for(LESSON) if v.name == "product-gradients-swapped")
+    folder = lesson_copy(tmp_path, apply_variant(answers, swapped))
+    with student_lab(folder, tmp_path) as (url, token):
+        shown = run_all(url, token, tmp_path)
+    assert len(shown["errors"]) == 1, "Run All stops at the first failing cell"
+    error = shown["errors"][0]
+    assert "df/dx should be 5.0, got -2.0" in error
+    assert "assert_values(" in error, "the student's check line is shown"
+    assert "gradient_check.py" not in error, "no traceback into the course's code"
+    # The student view keeps Assignments and Validate, without the instructor's tools.
+    assert not any(re.search("Formgrader|Course", item) for item in shown["nbgrader_menu"]), \
+        shown["nbgrader_menu"]
+    assert shown["formgrader_status"] == 404
+
+
+def test_run_all_on_the_solution_passes_every_check(answers, tmp_path):
+    chromium_or_skip()
+    folder = lesson_copy(tmp_path, answers)
+    with student_lab(folder, tmp_path) as (url, token):
+        shown = run_all(url, token, tmp_path)
+    assert [e for e in shown["errors"] if "Error" in e] == []
