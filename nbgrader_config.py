@@ -8,6 +8,7 @@ from grader.instructor.feedback import (
     FEEDBACK_TEMPLATE_FILE,
     MATHJAX_URL,
     TEMPLATE_FOLDERS,
+    FeedbackExporter,
     HideCheckDetails,
 )
 from grader.instructor.grade_submission import autograde_preprocessors
@@ -65,6 +66,9 @@ c.GenerateFeedback.preprocessors = [
 # outputs and markdown are removed when the HTML is written.
 c.HTMLExporter.sanitize_html = True
 # ... and loads MathJax from the course's copy beside the pages (grade_class puts it there).
-c.HTMLExporter.mathjax_url = MATHJAX_URL
-c.HTMLExporter.template_file = FEEDBACK_TEMPLATE_FILE
-c.HTMLExporter.extra_template_basedirs = TEMPLATE_FOLDERS
+# Feedback has an exporter of its own: these settings on HTMLExporter would also replace the
+# formgrader's template, and instructors could not open a submission to grade it.
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.mathjax_url = MATHJAX_URL
+c.FeedbackExporter.template_file = FEEDBACK_TEMPLATE_FILE
+c.FeedbackExporter.extra_template_basedirs = TEMPLATE_FOLDERS

@@ -1,7 +1,11 @@
-"""The student's JupyterLab, in a real browser: ``make lab``'s view of a lesson, Run All, and
-what the student sees -- the first failing check's message on a wrong answer, no error on the
-solution, and none of nbgrader's instructor tools."""
+"""JupyterLab in a real browser, as the README starts it.
 
+The student's view (``make lab``): a lesson, Run All, and what the student sees -- the first
+failing check's message on a wrong answer, no error on the solution, none of nbgrader's
+instructor tools. The instructor's view (``make lab-instructor``): written answers graded by
+hand in the formgrader land in ``grades.csv``."""
+
+import csv
 import os
 import re
 import secrets
@@ -16,7 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructor.submissions import apply_variant, fill_answers, reference_answers
+from grader.instructor.course_dir import generate_release, nbgrader, notebook_name
+from grader.instructor.graded_course import copy_course, source_notebook
+from grader.instructor.submissions import (
+    apply_variant,
+    fill_answers,
+    reference_answers,
+    write_submission,
+)
 from grader.instructor.variants import variants_for
 from tests.conftest import ROOT
 from tests.test_class_report import BROWSER_FLAGS, chromium_or_skip
@@ -33,8 +44,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def student_lab(notebook_dir: Path, scratch: Path):
-    """JupyterLab as ``make lab`` starts it (the student config folder, the lesson folder)."""
+def student_lab(notebook_dir: Path, scratch: Path, config_dir: Path = STUDENT_CONFIG):
+    """JupyterLab as ``make lab`` starts it (the student config folder, the lesson folder).
+
+    With an empty ``config_dir`` and the course folder, as ``make lab-instructor`` does.
+    """
     port, token = free_port(), secrets.token_hex(16)
     bin_dir = Path(sys.executable).parent
     # Workspaces and settings go to scratch, not into the repository's config folder.
@@ -44,11 +58,13 @@ def student_lab(notebook_dir: Path, scratch: Path):
                f"--LabApp.user_settings_dir={scratch}"]
     if os.geteuid() == 0:  # CI's container
         command.append("--allow-root")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(STUDENT_CONFIG),
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir),
            "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     with open(scratch / "lab.log", "wb") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # The formgrader reads nbgrader_config.py from the folder it starts in.
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  cwd=notebook_dir)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -143,3 +159,63 @@ def test_run_all_on_the_solution_passes_every_check(answers, tmp_path):
     with student_lab(folder, tmp_path) as (url, token):
         shown = run_all(url, token, tmp_path)
     assert [e for e in shown["errors"] if "Error" in e] == []
+
+
+def written_answers(root: Path, lesson: str) -> dict[str, float]:
+    """grade_id -> points of the lesson's answers graded by hand (markdown solution cells)."""
+    import nbformat
+    notebook = nbformat.read(source_notebook(root, lesson), as_version=4)
+    return {cell.metadata.nbgrader["grade_id"]: float(cell.metadata.nbgrader["points"])
+            for cell in notebook.cells
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")}
+
+
+def exported_score(root: Path, lesson: str, student: str) -> float:
+    nbgrader(root, "export")
+    with open(root / "grades.csv", newline="") as table:
+        rows = [row for row in csv.DictReader(table)
+                if row["assignment"] == lesson and row["student_id"] == student]
+    assert len(rows) == 1, rows
+    return float(rows[0]["score"])
+
+
+def test_written_answers_graded_in_the_formgrader_land_in_grades_csv(tmp_path):
+    chromium_or_skip()
+    from nbgrader.api import Gradebook
+    from playwright.sync_api import sync_playwright
+    lesson, student = "lesson5", "ada"
+    root = copy_course(ROOT, tmp_path / "course")
+    generate_release(root, [lesson])
+    write_submission(root, lesson, student, reference_answers(source_notebook(root, lesson)))
+    nbgrader(root, "autograde", lesson)
+    by_hand = written_answers(root, lesson)
+    assert by_hand, "lesson 5 has written answers"
+    before = exported_score(root, lesson, student)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook(
+            notebook_name(root, lesson), lesson, student).id
+
+    scratch = tmp_path / "scratch"
+    (scratch / "config").mkdir(parents=True)
+    with student_lab(root, scratch, config_dir=scratch / "config") as (url, token), \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_or_skip(),
+                                             args=BROWSER_FLAGS)
+        # The token as a header: the formgrader's page calls its API without the URL's token.
+        page = browser.new_page(viewport={"width": 1400, "height": 1000},
+                                extra_http_headers={"Authorization": f"token {token}"})
+        # The page binds its score fields once it has loaded the submission's grades.
+        with page.expect_response(lambda r: "/formgrader/api/grades?" in r.url and r.ok):
+            page.goto(f"{url}/formgrader/submissions/{submission}/")
+        page.wait_for_load_state("networkidle")
+        for grade_id, points in by_hand.items():
+            score = page.locator(f"input.score#{grade_id}")
+            # The formgrader saves a score when the field changes (on leaving it).
+            with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
+                                      and r.request.method == "PUT" and r.ok):
+                score.fill(f"{points:g}")
+                score.press("Tab")
+        page.screenshot(path=scratch / "formgrader.png", full_page=True)
+        browser.close()
+
+    assert exported_score(root, lesson, student) == pytest.approx(before + sum(by_hand.values()))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jupyter_server_mathjax
 import nbgrader
+from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -42,6 +43,16 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 CELL_FRAME = re.compile(r"^Cell In\[(\d+)\]")
 # The header line Python's warnings module writes: "<path>:<line>: <Category>: <message>".
 WARNING_HEADER = re.compile(r"^(?P<path>.+?\.py):\d+: (?P<category>\w+): (?P<message>.*)$")
+
+
+class FeedbackExporter(HTMLExporter):
+    """The exporter of feedback pages (``GenerateFeedback.exporter_class``).
+
+    A class of its own so that the feedback template and MathJax settings
+    (``c.FeedbackExporter...`` in nbgrader_config.py) apply to feedback only: set on
+    ``HTMLExporter``, they would also replace the template of the formgrader's page where
+    instructors grade written answers, which then fails to render.
+    """
 
 
 def install_mathjax(root: Path) -> Path:
