@@ -48,17 +48,17 @@ def make_backprop(backward_pass):
     def backprop(X, y, params):
         z, cache = forward(X, params)
         loss, dz = logistic_cross_entropy(z, y)
-        return backward_pass(dz, cache), loss
+        return loss, backward_pass(dz, cache)
     return backprop
 
 
-def make_gradient_descent(backprop, sign=-1.0):
-    def gradient_descent(X, y, params, alpha=1.0, steps=1000):
+def make_gradient_descent(sign=-1.0):
+    def gradient_descent(loss_and_grads, params, step_size, iterations):
         params = {name: np.copy(value) for name, value in params.items()}
         losses = []
-        for _ in range(steps):
-            grads, loss = backprop(X, y, params)
-            params = {name: params[name] + sign * alpha * grads[name] for name in params}
+        for _ in range(iterations):
+            loss, grads = loss_and_grads(params)
+            params = {name: params[name] + sign * step_size * grads[name] for name in params}
             losses.append(loss)
         return params, losses
     return gradient_descent
@@ -70,8 +70,7 @@ def test_reference_passes_every_check():
     lesson3.check_large_logits(logistic_cross_entropy)
     lesson3.check_output_layer_gradients(backward)
     lesson3.check_hidden_layer_gradients(backward)
-    lesson3.check_training(make_gradient_descent(make_backprop(backward)),
-                           make_backprop(backward))
+    lesson3.check_training(make_gradient_descent(), make_backprop(backward))
 
 
 def test_training_threshold_holds_for_the_reference_on_50_seeds():
@@ -131,8 +130,7 @@ def test_in_place_tanh_is_named_by_the_forward_check():
 def test_failed_training_names_the_first_wrong_gradient():
     buggy = make_backward(lambda G, H: H * (1 - H))
     with pytest.raises(AssertionError, match="first wrong gradient of backprop .* is b:"):
-        lesson3.check_training(make_gradient_descent(make_backprop(buggy), sign=1.0),
-                               make_backprop(buggy))
+        lesson3.check_training(make_gradient_descent(sign=1.0), make_backprop(buggy))
 
 
 def test_backward_summing_the_bias_over_the_units_is_named():
@@ -207,28 +205,28 @@ def make_slipped_descent(slip):
     """The reference gradient descent with one slip in its loop."""
     backprop = make_backprop(backward)
 
-    def gradient_descent(X, y, params, alpha=1.0, steps=1000):
+    def gradient_descent(loss_and_grads, params, step_size, iterations):
         params = params if slip == "no copy" else {k: np.copy(v) for k, v in params.items()}
         losses = []
-        first, _ = backprop(X, y, params)
-        for _ in range(1000 if slip == "steps" else steps):
-            grads, loss = backprop(X, y, params)
+        _, first = loss_and_grads(params)
+        for _ in range(1000 if slip == "iterations" else iterations):
+            loss, grads = loss_and_grads(params)
             grads = first if slip == "stale" else grads
             for name in ("U", "b", "W") if slip == "c frozen" else params:
-                step = (1.0 if slip == "alpha" else alpha) * grads[name]
+                step = (1.0 if slip == "step size" else step_size) * grads[name]
                 if slip == "no copy":
                     params[name] -= step
                 else:
                     params[name] = params[name] - step
-            losses.append(backprop(X, y, params)[1] if slip == "after" else loss)
+            losses.append(loss_and_grads(params)[0] if slip == "after" else loss)
         return params, losses
     return gradient_descent, backprop
 
 
 @pytest.mark.parametrize(("slip", "named"), [
     ("no copy", "changed the caller's params"),
-    ("steps", "it ignores steps"),
-    ("alpha", "alpha is ignored"),
+    ("iterations", "it ignores iterations"),
+    ("step size", "step_size is ignored"),
     ("stale", "stale gradients"),
     ("c frozen", r"params\['c'\] is never updated"),
     ("after", "each loss is the loss after its update"),
@@ -236,3 +234,45 @@ def make_slipped_descent(slip):
 def test_gradient_descent_slips_are_named(slip, named):
     with pytest.raises(AssertionError, match=named):
         lesson3.check_training(*make_slipped_descent(slip))
+
+
+def test_backprop_returning_grads_first_is_named():
+    def swapped(X, y, params):
+        loss, grads = make_backprop(backward)(X, y, params)
+        return grads, loss
+
+    def descent_for_swapped(loss_and_grads, params, step_size, iterations):
+        params = {name: np.copy(value) for name, value in params.items()}
+        losses = []
+        for _ in range(iterations):
+            grads, loss = loss_and_grads(params)
+            params = {name: params[name] - step_size * grads[name] for name in params}
+            losses.append(loss)
+        return params, losses
+
+    with pytest.raises(AssertionError, match=r"it should return \(loss, grads\)"):
+        lesson3.check_training(descent_for_swapped, swapped)
+
+
+def test_lesson2_gradient_descent_passes():
+    def gradient_descent(loss_and_grads, params, step_size, iterations):
+        params = {name: value.copy() for name, value in params.items()}
+        losses = []
+        for _ in range(iterations):
+            loss, grads = loss_and_grads(params)
+            losses.append(loss)
+            for name in params:
+                params[name] = params[name] - step_size * grads[name]
+        return params, losses
+
+    lesson3.check_training(gradient_descent, make_backprop(backward))
+
+
+def test_hidden_bias_missing_from_the_cache_alone_is_named():
+    # Saturated units can make z right without b; the cache's G still shows the slip.
+    def buggy(X, params):
+        z, cache = forward(X, params)
+        return z, {**cache, "G": X @ params["U"].T}
+
+    with pytest.raises(AssertionError, match="hidden bias b is missing"):
+        lesson3.check_forward(buggy)

@@ -336,3 +336,27 @@ def check_xor_gradients(xor_gradients):
             got, {name: expected[name] for name in ["W2", "b2", "W1", "b1"]},
             tol=GRADIENT_TOL, context=f"on {n} random points with {hidden} hidden units",
             alternatives=_xor_mistakes(params, X, y))
+
+
+XOR_PARAMETERS = ("W1", "b1", "W2", "b2")
+# The one parameter whose gradient the lesson's xor_gradients_buggy assigns instead of sums.
+XOR_WRONG_GRADIENT = "W1"
+
+
+def check_xor_wrong_gradient(wrong_gradient):
+    """wrong_gradient names (up to case and surrounding whitespace) the parameter whose
+    gradient in xor_gradients_buggy disagrees with the numerical gradient."""
+    if not isinstance(wrong_gradient, str):
+        raise AssertionError("wrong_gradient should be the name of one parameter, as a "
+                             "string: 'W1', 'b1', 'W2' or 'b2'")
+    names = {name.lower(): name for name in XOR_PARAMETERS}
+    name = names.get(wrong_gradient.strip().lower())
+    given = f"wrong_gradient = {wrong_gradient[:40]!r}"
+    if name is None:
+        raise AssertionError(f"{given} is not a parameter of the network: name one of "
+                             "'W1', 'b1', 'W2' or 'b2'")
+    if name != XOR_WRONG_GRADIENT:
+        raise AssertionError(f"{given} is not the parameter whose gradient disagrees: "
+                             "xor_gradients_buggy's gradient for it matches the numerical "
+                             "gradient. Name the parameter whose relative error your check "
+                             "shows above 1e-3")

@@ -35,8 +35,8 @@ GRAD_TOL = VALUE_RTOL = VALUE_ATOL = GRADIENT_TOL
 # Training as in the lesson. Weights start at normal(0, INIT_SCALE); with scale 1 about one
 # initialisation in fifty ends in a poor local minimum (two units cut off one side of the ring).
 INIT_SCALE = 0.5
-ALPHA = 1.0
-STEPS = 1000
+STEP_SIZE = 1.0
+ITERATIONS = 1000
 TRAIN_POINTS = 500
 TEST_POINTS = 1000
 # The reference clears these on every calibration seed (see calibrate and tests/test_lesson3.py).
@@ -148,8 +148,12 @@ def check_forward(forward):
         expected = _reference_cache(params, X)
         for key in CACHE_KEYS:
             if not _close(cache[key], expected[key]):
-                hint = (": it holds H, so G was overwritten (an in-place tanh?)"
-                        if key == "G" and _close(cache[key], expected["H"]) else "")
+                hint = ""
+                if key == "G" and _close(cache[key], expected["H"]):
+                    hint = ": it holds H, so G was overwritten (an in-place tanh?)"
+                elif key == "G" and _close(cache[key], X @ params["U"].T):
+                    # Saturated units can hide this slip from z; G still shows it.
+                    hint = "; the hidden bias b is missing from G = X U^T + b"
                 raise AssertionError(f"forward: cache[{key!r}] is wrong {where} "
                                      f"(shape {np.shape(cache[key])}){hint}")
 
@@ -304,18 +308,19 @@ def training_problem(rng):
     return X, y, params, X_test, y_test
 
 
-def train_reference(X, y, params, alpha: float = ALPHA, steps: int = STEPS) -> dict:
+def train_reference(X, y, params, step_size: float = STEP_SIZE,
+                    iterations: int = ITERATIONS) -> dict:
     """Gradient descent with the hand-derived gradients (vectorised numpy, for calibration)."""
     U, b, W, c = (np.array(params[name], dtype=float) for name in ("U", "b", "W", "c"))
     n = len(y)
-    for _step in range(steps):
+    for _step in range(iterations):
         H = np.tanh(X @ U.T + b)
         dz = (0.5 * (1.0 + np.tanh(0.5 * (H @ W + c))) - y) / n
         dG = np.outer(dz, W) * (1.0 - H * H)
-        U -= alpha * (dG.T @ X)
-        b -= alpha * dG.sum(axis=0)
-        W -= alpha * (H.T @ dz)
-        c -= alpha * dz.sum()
+        U -= step_size * (dG.T @ X)
+        b -= step_size * dG.sum(axis=0)
+        W -= step_size * (H.T @ dz)
+        c -= step_size * dz.sum()
     return {"U": U, "b": b, "W": W, "c": c}
 
 
@@ -348,15 +353,27 @@ def _backprop_mistakes(X, y, params) -> dict:
     return mistakes
 
 
+# Every loss function of the course returns (loss, grads), in this order.
+SWAPPED = ("backprop returned (grads, loss): it should return (loss, grads), the order of "
+           "every loss function in the course")
+
+
+def _swapped(result) -> bool:
+    return isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)
+
+
 def _first_wrong_gradient(backprop, X, y, params) -> str:
     """Where backprop's gradients at the starting point go wrong, or '' if they are right."""
     try:
-        grads, _ = as_tuple(backprop(X.copy(), y.copy(), _copy(params)), 2, "backprop")
+        result = as_tuple(backprop(X.copy(), y.copy(), _copy(params)), 2, "backprop")
     except Exception as error:  # any failure is the student's to see
         # The grader's StudentCodeError already reads "KindOfError: message".
         kind = type(error).__name__
         text = str(error) if kind == "StudentCodeError" else f"{kind}: {error}"
         return f"; backprop fails at the starting point ({text})"
+    if _swapped(result):
+        return f"; {SWAPPED}"
+    _, grads = result
     expected = autograd.grad(lambda p: reference_cost(reference_logits(p, X), y))(params)
     if not isinstance(grads, dict):
         return f"; backprop returns {type(grads).__name__} where a dict of gradients belongs"
@@ -370,9 +387,9 @@ def _first_wrong_gradient(backprop, X, y, params) -> str:
 
 
 # A short run judges the loop itself: a step size and a number of steps other than the
-# defaults (so ignoring either shows), and parameters where every gradient is clearly nonzero.
-SHORT_ALPHA = 0.3
-SHORT_STEPS = 4
+# lesson's (so ignoring either shows), and parameters where every gradient is clearly nonzero.
+SHORT_STEP_SIZE = 0.3
+SHORT_ITERATIONS = 4
 SHORT_POINTS = 60
 
 
@@ -380,35 +397,39 @@ def _reference_gradients(X, y, params) -> dict:
     return autograd.grad(lambda p: reference_cost(reference_logits(p, X), y))(params)
 
 
-def reference_descent(X, y, params, alpha, steps, sign=-1.0, frozen=(), stale=False) -> dict:
-    """The parameters after ``steps`` updates ``p <- p + sign * alpha * grad``; with a slip:
-    sign=+1 climbs, ``frozen`` names are never updated, ``stale`` reuses the first gradients.
+def reference_descent(X, y, params, step_size, iterations, sign=-1.0, frozen=(),
+                      stale=False) -> dict:
+    """The parameters after ``iterations`` updates ``p <- p + sign * step_size * grad``.
+
+    With a slip: sign=+1 climbs, ``frozen`` names are never updated, ``stale`` reuses the
+    first gradients.
     """
     params = {name: np.array(value, dtype=float) for name, value in params.items()}
     grads = _reference_gradients(X, y, params)
-    for _step in range(steps):
+    for _step in range(iterations):
         if not stale:
             grads = _reference_gradients(X, y, params)
-        params = {name: value if name in frozen else value + sign * alpha * grads[name]
+        params = {name: value if name in frozen else value + sign * step_size * grads[name]
                   for name, value in params.items()}
     return params
 
 
-def _descent_mistakes(X, y, params, alpha, steps) -> dict:
+def _descent_mistakes(X, y, params, step_size, iterations) -> dict:
     """parameter name -> {description: its value after a slip in the loop}, for the diagnosis."""
     slips = {
-        f"alpha is ignored: the parameters moved as with alpha = 1, not alpha = {alpha}":
-            reference_descent(X, y, params, 1.0, steps),
+        f"step_size is ignored: the parameters moved as with step_size = 1, not "
+        f"step_size = {step_size}":
+            reference_descent(X, y, params, 1.0, iterations),
         "the parameters moved along the gradient, not against it (gradient ascent): "
-        "the update is p - alpha * grad":
-            reference_descent(X, y, params, alpha, steps, sign=1.0),
+        "the update is p - step_size * grad":
+            reference_descent(X, y, params, step_size, iterations, sign=1.0),
         "stale gradients: they were computed once, before the loop, and reused at every "
         "step; compute them at the current parameters in each step":
-            reference_descent(X, y, params, alpha, steps, stale=True),
+            reference_descent(X, y, params, step_size, iterations, stale=True),
     }
     for name in params:
         slips[f"params[{name!r}] is never updated: update every parameter"] = (
-            reference_descent(X, y, params, alpha, steps, frozen=(name,)))
+            reference_descent(X, y, params, step_size, iterations, frozen=(name,)))
     return {name: {what: wrong[name] for what, wrong in slips.items()} for name in params}
 
 
@@ -422,9 +443,11 @@ def _short_problem(rng):
 
 
 def _student_loss_at(backprop, X, y, params) -> float:
-    _, loss = as_tuple(_call(backprop, "backprop(X, y, params)", ("X", "y", "params"),
-                             X.copy(), y.copy(), _copy(params)), 2, "backprop(X, y, params)")
-    return float(loss)
+    result = as_tuple(_call(backprop, "backprop(X, y, params)", ("X", "y", "params"),
+                            X.copy(), y.copy(), _copy(params)), 2, "backprop(X, y, params)")
+    if _swapped(result):
+        raise AssertionError(SWAPPED)
+    return float(result[0])
 
 
 def _one_hint(separator: str, problems: list[str]) -> str:
@@ -466,13 +489,13 @@ def _check_losses(call, where, losses, backprop, X, y, start):
     """
     def loss_after(updates):
         return _student_loss_at(backprop, X, y,
-                                reference_descent(X, y, start, SHORT_ALPHA, updates))
+                                reference_descent(X, y, start, SHORT_STEP_SIZE, updates))
 
     got = np.asarray([float(loss) for loss in losses])
-    before = np.array([loss_after(k) for k in range(SHORT_STEPS)])
+    before = np.array([loss_after(k) for k in range(SHORT_ITERATIONS)])
     if np.allclose(got, before, rtol=VALUE_RTOL, atol=VALUE_ATOL):
         return
-    after = np.append(before[1:], loss_after(SHORT_STEPS))
+    after = np.append(before[1:], loss_after(SHORT_ITERATIONS))
     hint = ("; each loss is the loss after its update: record it before the update, as the "
             "docstring says" if np.allclose(got, after, rtol=VALUE_RTOL, atol=VALUE_ATOL)
             else "")
@@ -481,16 +504,25 @@ def _check_losses(call, where, losses, backprop, X, y, start):
                          f"update{hint}")
 
 
+def _loss_and_grads(backprop, X, y):
+    """The function the lesson hands gradient_descent, ``lambda p: backprop(X, y, p)``, with
+    the student's backprop."""
+    return lambda params: backprop(X.copy(), y.copy(), params)
+
+
 def _check_short_run(gradient_descent, backprop, rng):
-    """The docstring's promises on a short run: the caller's params unchanged, alpha and
-    steps obeyed, and one loss per step, recorded before its update."""
+    """The docstring's promises on a short run: the caller's params unchanged, step_size and
+    iterations obeyed, and one loss per step, recorded before its update."""
     X, y, start = _short_problem(rng)
     params = _copy(start)
-    call = f"gradient_descent(X, y, params, alpha={SHORT_ALPHA}, steps={SHORT_STEPS})"
+    call = (f"gradient_descent(lambda p: backprop(X, y, p), params, {SHORT_STEP_SIZE}, "
+            f"{SHORT_ITERATIONS})")
     where = f"on a fresh ring of {SHORT_POINTS} points"
     try:
-        result = _call(gradient_descent, call, ("X", "y", "params"), X.copy(), y.copy(),
-                       params, alpha=SHORT_ALPHA, steps=SHORT_STEPS)
+        result = _call(gradient_descent, call,
+                       ("loss_and_grads", "params", "step_size", "iterations"),
+                       _loss_and_grads(backprop, X, y), params, SHORT_STEP_SIZE,
+                       SHORT_ITERATIONS)
     except AssertionError as error:  # a crash: say whether backprop is where it comes from
         raise AssertionError(f"{error}" + _backprop_note(backprop, X, y, start)) from None
     _check_params_kept(call, params, start)
@@ -504,14 +536,14 @@ def _check_short_run(gradient_descent, backprop, rng):
     except TypeError:
         raise AssertionError(f"{call} should return (params, losses) with losses a list; got "
                              f"{type(losses).__name__}") from None
-    if count != SHORT_STEPS:
-        hint = ": it ignores steps" if count == STEPS else ""
-        raise AssertionError(f"{call} returned {count} losses; expected {SHORT_STEPS}, one "
-                             f"per step{hint}")
-    expected = reference_descent(X, y, start, SHORT_ALPHA, SHORT_STEPS)
+    if count != SHORT_ITERATIONS:
+        hint = ": it ignores iterations" if count == ITERATIONS else ""
+        raise AssertionError(f"{call} returned {count} losses; expected {SHORT_ITERATIONS}, "
+                             f"one per step{hint}")
+    expected = reference_descent(X, y, start, SHORT_STEP_SIZE, SHORT_ITERATIONS)
     problems = normwise_gradient_mismatches(
         trained, {name: expected[name] for name in "cWbU"}, tol=GRAD_TOL,
-        alternatives=_descent_mistakes(X, y, start, SHORT_ALPHA, SHORT_STEPS))
+        alternatives=_descent_mistakes(X, y, start, SHORT_STEP_SIZE, SHORT_ITERATIONS))
     if problems:
         raise AssertionError(f"{call} {where} returned the wrong parameters:\n  "
                              + _one_hint("\n  ", problems)
@@ -521,23 +553,26 @@ def _check_short_run(gradient_descent, backprop, rng):
 
 def check_training(gradient_descent, backprop):
     """gradient_descent keeps its docstring's promises on a short run, then trains a fresh
-    ring to a low cost and a high held-out accuracy."""
+    ring to a low cost and a high held-out accuracy with the student's backprop."""
     rng = rng_for("lesson3_training")
     X, y, params, X_test, y_test = training_problem(rng)
     _check_short_run(gradient_descent, backprop, rng)
+    call = (f"gradient_descent(lambda p: backprop(X, y, p), params, {STEP_SIZE}, "
+            f"{ITERATIONS})")
     try:
-        result = gradient_descent(X.copy(), y.copy(), _copy(params), alpha=ALPHA, steps=STEPS)
+        result = gradient_descent(_loss_and_grads(backprop, X, y), _copy(params), STEP_SIZE,
+                                  ITERATIONS)
     except Exception as error:
         raise AssertionError(f"gradient_descent failed on a fresh ring of {TRAIN_POINTS} points "
                              f"({type(error).__name__}: {error})"
                              + _first_wrong_gradient(backprop, X, y, params)) from None
-    trained, _ = as_tuple(result, 2, "gradient_descent(X, y, params, alpha, steps)")
+    trained, _ = as_tuple(result, 2, call)
     trained = _as_float_params(trained)
     loss, accuracy = evaluate(trained, X, y, X_test, y_test)
     if not (loss <= MAX_TRAIN_LOSS and accuracy >= MIN_TEST_ACCURACY):
         raise AssertionError(
-            f"after {STEPS} steps with alpha={ALPHA} on a fresh ring of {TRAIN_POINTS} points, "
-            f"the cost is {loss:.3f} (needs <= {MAX_TRAIN_LOSS}) and the accuracy on "
+            f"after {ITERATIONS} steps of size {STEP_SIZE} on a fresh ring of {TRAIN_POINTS} "
+            f"points, the cost is {loss:.3f} (needs <= {MAX_TRAIN_LOSS}) and the accuracy on "
             f"{TEST_POINTS} held-out points is {accuracy:.3f} (needs >= {MIN_TEST_ACCURACY})"
             + _first_wrong_gradient(backprop, X, y, params))
 

@@ -10,7 +10,9 @@ variant (``variant-<name>``) and one half-finished submission per solution cell
 (``partial-<cell>``: that cell answered, the rest left as released).
 """
 
+import fcntl
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.instructor.course_dir import generate_release, nbgrader, notebook_name
@@ -37,6 +39,17 @@ def copy_course(source_root: Path, destination: Path) -> Path:
     return destination
 
 
+@contextmanager
+def exclusive(lock_file: Path):
+    """Hold an exclusive lock on ``lock_file`` (created if missing) for the ``with`` block."""
+    with open(lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def variant_student(variant: Variant) -> str:
     """The student id under which a variant is handed in."""
     return f"variant-{variant.name}"
@@ -55,14 +68,23 @@ class GradedCourse:
     """A temporary course whose lessons are released, handed in and autograded on demand.
 
     Grading is the slow part, so each lesson's class is autograded once, on first use, and
-    its feedback generated once, on first request.
+    its feedback generated once, on first request. Several processes may share one course
+    folder (the test suite's parallel workers): the first to ask grades, under a lock on the
+    folder, and leaves a marker file; the others wait for the lock and read what it wrote.
     """
 
     def __init__(self, root: Path, lesson_ids: list[str]):
         self.root = Path(root)
         self._graded: set[str] = set()
         self._feedback: set[str] = set()
-        generate_release(self.root, lesson_ids)
+        with self._locked():
+            released = self.root / ".released"
+            if not released.exists():
+                generate_release(self.root, lesson_ids)
+                released.touch()
+
+    def _locked(self):
+        return exclusive(self.root / ".lock")
 
     def hand_in(self, lesson: str) -> list[str]:
         """Write the lesson's class into ``submitted/``. Returns the student ids."""
@@ -86,8 +108,12 @@ class GradedCourse:
     def grade(self, lesson: str) -> None:
         if lesson in self._graded:
             return
-        self.hand_in(lesson)
-        nbgrader(self.root, "autograde", lesson, "--force")
+        with self._locked():
+            graded = self.root / f".graded-{lesson}"
+            if not graded.exists():
+                self.hand_in(lesson)
+                nbgrader(self.root, "autograde", lesson, "--force")
+                graded.touch()
         self._graded.add(lesson)
 
     def scores(self, lesson: str, student: str) -> dict[str, CellScore]:
@@ -103,7 +129,11 @@ class GradedCourse:
         """The feedback HTML the student receives, from ``nbgrader generate_feedback``."""
         self.grade(lesson)
         if lesson not in self._feedback:
-            nbgrader(self.root, "generate_feedback", lesson, "--force")
+            with self._locked():
+                generated = self.root / f".feedback-{lesson}"
+                if not generated.exists():
+                    nbgrader(self.root, "generate_feedback", lesson, "--force")
+                    generated.touch()
             self._feedback.add(lesson)
         path = (self.root / "feedback" / student / lesson
                 / f"{notebook_name(self.root, lesson)}.html")

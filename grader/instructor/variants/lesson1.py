@@ -5,14 +5,23 @@ from grader.instructor.variants import Variant
 VARIANTS = [
     Variant(
         name="xor-assigns-hidden-gradients",
-        description="Assigns each example's hidden-layer gradient instead of summing "
-                    "(the forum question's bug), so only the last example counts.",
+        description="Assigns both hidden-layer gradients (=, not +=), b1's as well as the "
+                    "given code's W1, so only the last example counts.",
         edits=(("xor_gradients", 'grads["W1"] += np.outer(x_n, dz1)',
                 'grads["W1"] = np.outer(x_n, dz1)'),
                ("xor_gradients", 'grads["b1"] += dz1', 'grads["b1"] = dz1')),
         loses=frozenset({"test_xor_gradients"}),
         diagnosis="only the last example counts",
         demo=True,
+    ),
+    Variant(
+        name="xor-left-unfixed",
+        description="Hands in the given xor_gradients_buggy unchanged: W1's gradient is still "
+                    "assigned (=) per example, as in the forum question.",
+        edits=(("xor_gradients", 'grads["W1"] += np.outer(x_n, dz1)',
+                'grads["W1"] = np.outer(x_n, dz1)'),),
+        loses=frozenset({"test_xor_gradients"}),
+        diagnosis="only the last example counts",
     ),
     Variant(
         name="forward-difference",
@@ -129,6 +138,21 @@ VARIANTS = [
         loses=frozenset({"test_xor_gradients"}),
         diagnosis="output layer: the activation's derivative is missing",
     ),
+    Variant(
+        name="xor-names-hidden-bias",
+        description="Names b1 as the wrong gradient: it is in the hidden layer like W1, but its "
+                    "gradient matches the numerical one.",
+        edits=(("xor_wrong_gradient", 'wrong_gradient = "W1"', 'wrong_gradient = "b1"'),),
+        loses=frozenset({"test_xor_wrong_gradient"}),
+        diagnosis="is not the parameter whose gradient disagrees",
+    ),
+    Variant(
+        name="xor-names-a-variable",
+        description="Names the backward pass's variable dz1 instead of a parameter.",
+        edits=(("xor_wrong_gradient", 'wrong_gradient = "W1"', 'wrong_gradient = "dz1"'),),
+        loses=frozenset({"test_xor_wrong_gradient"}),
+        diagnosis="is not a parameter of the network",
+    ),
     # Correct alternatives: each must get full marks.
     Variant(
         name="max-tie-goes-to-y",
@@ -185,6 +209,11 @@ def numerical_gradient(f, x, h=1e-5):
 '''},
     ),
     Variant(
+        name="xor-names-w1-lowercase",
+        description="Names the wrong gradient in lower case with a trailing space: 'w1 '.",
+        edits=(("xor_wrong_gradient", 'wrong_gradient = "W1"', 'wrong_gradient = "w1 "'),),
+    ),
+    Variant(
         name="sigmoid-gate-in-float32",
         description="Computes the sigmoid gate in float32 to save memory and returns float64.",
         edits=(("gates", "    s = 1.0 / (1.0 + np.exp(-x))\n",
@@ -205,5 +234,6 @@ REQUIRES = {
     "test_neuron": {"neuron", "gates"},
     "test_numerical_gradient_matches_autograd": {"numerical_gradient"},
     "test_numerical_gradient_restores_input": {"numerical_gradient"},
+    "test_xor_wrong_gradient": {"xor_wrong_gradient"},
     "test_xor_gradients": {"xor_gradients"},
 }

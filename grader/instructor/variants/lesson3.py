@@ -1,6 +1,7 @@
 """Lesson 3 variants: slips in the forward pass, the tanh backward pass, the logistic
 cross-entropy and the training loop (its docstring's promises: caller's params unchanged,
-losses before each update, alpha and steps obeyed), and correct rewrites (loops, einsum,
+losses before each update, step_size and iterations obeyed; backprop's (loss, grads)
+order), and correct rewrites (loops, einsum,
 float32 data and loss, other forms of tanh' and of the loss, in-place updates on a copy)."""
 
 from grader.instructor.variants import Variant
@@ -13,7 +14,7 @@ STABLE = "test_loss_stable"
 
 # Lines of the reference gradient_descent that several variants edit.
 COPY_PARAMS = "params = {name: np.copy(value) for name, value in params.items()}"
-UPDATE = "params[name] = params[name] - alpha * grads[name]"
+UPDATE = "params[name] = params[name] - step_size * grads[name]"
 
 VARIANTS = [
     Variant(
@@ -114,8 +115,8 @@ VARIANTS = [
     Variant(
         name="gradient-ascent",
         description="Adds the gradient in the update, climbing the loss.",
-        edits=(("gradient_descent", "params[name] - alpha * grads[name]",
-                "params[name] + alpha * grads[name]"),),
+        edits=(("gradient_descent", "params[name] - step_size * grads[name]",
+                "params[name] + step_size * grads[name]"),),
         loses=frozenset({TRAINING}),
         diagnosis="the parameters moved along the gradient, not against it (gradient ascent)",
     ),
@@ -160,29 +161,30 @@ VARIANTS = [
         description="Copies the dict but not its arrays, then updates them in place: the "
                     "caller's params change, which the docstring promises they do not.",
         edits=(("gradient_descent", COPY_PARAMS, "params = dict(params)"),
-               ("gradient_descent", UPDATE, "params[name] -= alpha * grads[name]")),
+               ("gradient_descent", UPDATE, "params[name] -= step_size * grads[name]")),
         loses=frozenset({TRAINING}),
         diagnosis="changed the caller's params",
     ),
     Variant(
-        name="descent-ignores-alpha",
-        description="Updates with the plain gradient, ignoring alpha (right only for alpha = 1).",
+        name="descent-ignores-step-size",
+        description="Updates with the plain gradient, ignoring step_size (right only for a "
+                    "step size of 1).",
         edits=(("gradient_descent", UPDATE, "params[name] = params[name] - grads[name]"),),
         loses=frozenset({TRAINING}),
-        diagnosis="alpha is ignored",
+        diagnosis="step_size is ignored",
     ),
     Variant(
-        name="descent-ignores-steps",
-        description="Always runs 1000 steps, whatever steps is.",
-        edits=(("gradient_descent", "for _ in range(steps):", "for _ in range(1000):"),),
+        name="descent-ignores-iterations",
+        description="Always runs 1000 steps, whatever iterations is.",
+        edits=(("gradient_descent", "for _ in range(iterations):", "for _ in range(1000):"),),
         loses=frozenset({TRAINING}),
-        diagnosis="it ignores steps",
+        diagnosis="it ignores iterations",
     ),
     Variant(
         name="descent-records-loss-after-update",
         description="Records each loss after its update, where the docstring says before.",
         edits=(("gradient_descent", "losses.append(loss)",
-                "losses.append(backprop(X, y, params)[1])"),),
+                "losses.append(loss_and_grads(params)[0])"),),
         loses=frozenset({TRAINING}),
         diagnosis="each loss is the loss after its update",
     ),
@@ -190,9 +192,9 @@ VARIANTS = [
         name="descent-stale-gradients",
         description="Computes the gradients once, before the loop, and reuses them every step.",
         edits=(("gradient_descent",
-                "    for _ in range(steps):\n        grads, loss = backprop(X, y, params)",
-                "    grads, _ = backprop(X, y, params)\n"
-                "    for _ in range(steps):\n        _, loss = backprop(X, y, params)"),),
+                "    for _ in range(iterations):\n        loss, grads = loss_and_grads(params)",
+                "    _, grads = loss_and_grads(params)\n"
+                "    for _ in range(iterations):\n        loss, _ = loss_and_grads(params)"),),
         loses=frozenset({TRAINING}),
         diagnosis="stale gradients",
     ),
@@ -202,6 +204,18 @@ VARIANTS = [
         edits=(("gradient_descent", "for name in params:", 'for name in ("U", "b", "W"):'),),
         loses=frozenset({TRAINING}),
         diagnosis="params['c'] is never updated",
+    ),
+    Variant(
+        name="backprop-returns-grads-first",
+        description="Keeps the old order (grads, loss) in backprop and unpacks it so in "
+                    "gradient_descent: it trains, but breaks the course's (loss, grads) "
+                    "contract, so lesson 2's gradient_descent could not use this backprop.",
+        edits=(("backward", "return loss, backward(dz, cache)",
+                "return backward(dz, cache), loss"),
+               ("gradient_descent", "loss, grads = loss_and_grads(params)",
+                "grads, loss = loss_and_grads(params)")),
+        loses=frozenset({TRAINING}),
+        diagnosis="it should return (loss, grads)",
     ),
     # Correct alternatives: each must get full marks.
     Variant(
@@ -239,7 +253,7 @@ def backward(dz, cache):
 def backprop(X, y, params):
     z, cache = forward(X, params)
     loss, dz = logistic_cross_entropy(z, y)
-    return backward(dz, cache), loss
+    return loss, backward(dz, cache)
 ''',
         },
     ),
@@ -258,7 +272,7 @@ def backward(dz, cache):
 def backprop(X, y, params):
     z, cache = forward(X, params)
     loss, dz = logistic_cross_entropy(z, y)
-    return backward(dz, cache), loss
+    return loss, backward(dz, cache)
 '''},
     ),
     Variant(
@@ -297,11 +311,28 @@ def backprop(X, y, params):
                 'X, W = cache["X"], cache["W"]\n    H = np.tanh(cache["G"])'),),
     ),
     Variant(
+        name="lesson2-gradient-descent",
+        description="Lesson 2's gradient_descent as written there (value.copy(), the loss "
+                    "appended before the update): one signature, one contract.",
+        cells={"gradient_descent": '''
+def gradient_descent(loss_and_grads, params, step_size, iterations):
+    """Lesson 2's, unchanged."""
+    params = {name: value.copy() for name, value in params.items()}
+    losses = []
+    for _ in range(iterations):
+        loss, grads = loss_and_grads(params)
+        losses.append(loss)
+        for name in params:
+            params[name] = params[name] - step_size * grads[name]
+    return params, losses
+'''},
+    ),
+    Variant(
         name="descent-in-place-on-a-deep-copy",
         description="Deep-copies params, then updates the copy in place with -=.",
         edits=(("gradient_descent", COPY_PARAMS,
                 "import copy\n\n    params = copy.deepcopy(params)"),
-               ("gradient_descent", UPDATE, "params[name] -= alpha * grads[name]")),
+               ("gradient_descent", UPDATE, "params[name] -= step_size * grads[name]")),
     ),
 ]
 
