@@ -78,6 +78,19 @@ def xor():
     return X, y
 
 
+def xor_diagonals(points: int = 11):
+    """XOR along the unit square's diagonals, the seed lab's 21-point set for points=11.
+
+    Class 0 on x2 = x1, class 1 on x2 = 1 - x1; the centre, on both, is kept once, in class 0.
+    Returns X: (2 * points - 1, 2) float for odd ``points``, y: (N,) int in {0, 1}.
+    """
+    t = np.linspace(0.0, 1.0, points)
+    off_centre = ~np.isclose(t, 0.5)
+    X = np.vstack([np.column_stack([t, t]), np.column_stack([t, 1.0 - t])[off_centre]])
+    y = np.concatenate([np.zeros(points, dtype=int), np.ones(off_centre.sum(), dtype=int)])
+    return X, y
+
+
 def linearly_separable(rng, n: int = 100, margin: float = 0.05):
     """Points in the unit square labelled 1 above the diagonal (x2 > x1), 0 below.
 

@@ -57,3 +57,14 @@ def test_malformed_csv_names_the_file_and_line(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         datasets.load_labelled_csv(path)
+
+
+def test_xor_diagonals_is_the_labs_21_points_with_xor_labels():
+    X, y = datasets.xor_diagonals()
+    assert X.shape == (21, 2) and y.shape == (21,)
+    assert np.bincount(y).tolist() == [11, 10]
+    assert np.allclose(X[y == 0, 0], X[y == 0, 1]), "class 0 lies on x2 = x1"
+    assert np.allclose(X[y == 1, 0] + X[y == 1, 1], 1.0), "class 1 lies on x2 = 1 - x1"
+    corners = {(0.0, 0.0): 0, (1.0, 1.0): 0, (0.0, 1.0): 1, (1.0, 0.0): 1}
+    for corner, label in corners.items():
+        assert y[np.all(np.isclose(X, corner), axis=1)].tolist() == [label], corner

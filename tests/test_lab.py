@@ -153,6 +153,16 @@ def test_run_all_on_a_wrong_answer_shows_the_first_checks_message_and_no_instruc
     assert shown["formgrader_status"] == 404
 
 
+def test_run_all_on_the_release_stops_at_the_first_unanswered_part(tmp_path):
+    """The untouched release: Run All stops at the first check, whose call hits a stub."""
+    chromium_or_skip()
+    with student_lab(lesson_copy(tmp_path, None), tmp_path) as (url, token):
+        shown = run_all(url, token, tmp_path)
+    assert len(shown["errors"]) == 1, "Run All stops at the first failing cell"
+    assert "NotImplementedError" in shown["errors"][0]
+    assert "grad_product(-2.0, 5.0)" in shown["errors"][0], "the first check's own line"
+
+
 def test_run_all_on_the_solution_passes_every_check(answers, tmp_path):
     chromium_or_skip()
     folder = lesson_copy(tmp_path, answers)
