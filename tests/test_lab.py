@@ -106,15 +106,16 @@ def run_all(url: str, token: str, scratch: Path) -> dict:
                                              args=BROWSER_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=60_000)
+                               timeout=120_000)
         page.locator(".lm-MenuBar-item", has_text=re.compile("^Run$")).click()
         page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-        # Run All marks every cell queued ([*]) at once; done when none is left.
+        # Run All marks every cell queued ([*]) at once, and a run cell gets its count ([1]);
+        # an unrun prompt is "[ ]". Wait for the run to start, then until no cell is queued.
         page.wait_for_function(
             "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-            ".some(p => p.textContent.includes('['))", timeout=30_000)
+            ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=60_000)
         page.wait_for_function(
             "![...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
             ".some(p => p.textContent.includes('*'))", timeout=RUN_TIMEOUT_MS)
