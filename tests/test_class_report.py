@@ -2,9 +2,7 @@
 kind, counted, and linked to examples an instructor can open."""
 
 import csv
-import os
 import re
-import shutil
 
 import pytest
 
@@ -20,6 +18,7 @@ from grader.instructor.graded_course import copy_course, source_notebook
 from grader.instructor.submissions import apply_variant, reference_answers, write_submission
 from grader.instructor.trusted import CHECK_NOT_FINISHED
 from grader.instructor.variants import variants_for
+from tests.browser import BROWSER_FLAGS, chromium_or_skip
 from tests.conftest import ROOT
 
 LESSON = "lesson2"
@@ -186,21 +185,6 @@ def test_the_report_lists_the_groups_with_anonymised_examples(diagnosed_class):
         assert (root / "reports" / link).is_file(), link
     assert not any(f">{student}<" in page for student in planted)
     assert not any(f"/{student}/" in link for student in planted for link in links)
-
-
-BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def chromium_or_skip() -> str:
-    """Debian's chromium (``.ci/run`` installs it); CI fails rather than skip without it."""
-    path = shutil.which("chromium")
-    if path is None:
-        message = "no chromium: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def test_the_report_opens_offline_in_a_browser_and_its_examples_click_through(

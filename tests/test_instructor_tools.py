@@ -95,3 +95,12 @@ def test_mutation_report_table_numbers_the_cells():
                         ["test_a", "test_b"])
     assert lines[0] == "L graded cells: 1 a, 2 b"
     assert lines[-1].split() == ["bug", "bug", "2", "2", "names", "it", "ok"]
+
+
+def test_mutation_report_refuses_to_keep_into_an_existing_folder(tmp_path, capsys):
+    """A folder graded before would lend its stale verdicts to the new report."""
+    from grader.instructor.mutation_report import main
+    with pytest.raises(SystemExit) as stopped:
+        main(["lesson1", "--keep", str(tmp_path)])
+    assert stopped.value.code == 2
+    assert f"--keep {tmp_path}: the folder exists" in capsys.readouterr().err

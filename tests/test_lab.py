@@ -29,8 +29,8 @@ from grader.instructor.submissions import (
     write_submission,
 )
 from grader.instructor.variants import variants_for
+from tests.browser import BROWSER_FLAGS, chromium_or_skip
 from tests.conftest import ROOT
-from tests.test_class_report import BROWSER_FLAGS, chromium_or_skip
 
 LESSON, NOTEBOOK = "lesson1", "chain_rule.ipynb"
 STUDENT_CONFIG = ROOT / "lab" / "student"

@@ -244,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="grade in this new folder and keep it")
     args = parser.parse_args(argv)
     lesson_ids = args.lessons or lessons(ROOT)
+    if args.keep and args.keep.exists():
+        # A folder graded before keeps its "done" markers: its verdicts would be stale.
+        parser.error(f"--keep {args.keep}: the folder exists; name a new one")
     with tempfile.TemporaryDirectory(prefix="mutation-report-") as scratch:
         root = copy_course(ROOT, args.keep or Path(scratch) / "course")
         print(f"grading {', '.join(lesson_ids)} in {root}\n", flush=True)

@@ -4,7 +4,19 @@ losses before each update, step_size and iterations obeyed; backprop's (loss, gr
 order), and correct rewrites (loops, einsum,
 float32 data and loss, other forms of tanh' and of the loss, in-place updates on a copy)."""
 
+from pathlib import Path
+
+from grader.instructor.course_dir import notebook_name
 from grader.instructor.variants import Variant
+
+
+def lesson2_answer(grade_id: str) -> str:
+    """The solution of one of lesson 2's cells, read from lesson 2's source notebook."""
+    from grader.instructor.submissions import reference_answers  # imports this package
+    root = Path(__file__).resolve().parents[3]
+    return reference_answers(
+        root / "source" / "lesson2" / f"{notebook_name(root, 'lesson2')}.ipynb")[grade_id]
+
 
 TRAINING = "test_training"
 HIDDEN = "test_hidden_layer_gradients"
@@ -312,20 +324,9 @@ def backprop(X, y, params):
     ),
     Variant(
         name="lesson2-gradient-descent",
-        description="Lesson 2's gradient_descent as written there (value.copy(), the loss "
-                    "appended before the update): one signature, one contract.",
-        cells={"gradient_descent": '''
-def gradient_descent(loss_and_grads, params, step_size, iterations):
-    """Lesson 2's, unchanged."""
-    params = {name: value.copy() for name, value in params.items()}
-    losses = []
-    for _ in range(iterations):
-        loss, grads = loss_and_grads(params)
-        losses.append(loss)
-        for name in params:
-            params[name] = params[name] - step_size * grads[name]
-    return params, losses
-'''},
+        description="Lesson 2's gradient_descent, its solution pasted unchanged: one "
+                    "signature, one contract.",
+        cells={"gradient_descent": lesson2_answer("gradient_descent")},
     ),
     Variant(
         name="descent-in-place-on-a-deep-copy",
