@@ -5,11 +5,20 @@ checked on small hand-made inputs: calibration margins, hidden test blocks, nbcl
 timings, the mutation report's rows.
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
+from nbgrader.dbutil import _temp_alembic_ini
+from sqlalchemy import text
 
 from grader.checks.common import Calibration
 from grader.instructor.calibrate import format_table
+from grader.instructor.gradebook import nbgrader_schema_revision
 from grader.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
 from grader.instructor.mutation_report import Row, figure_shortfalls, figures, format_rows
 
@@ -104,3 +113,15 @@ def test_mutation_report_refuses_to_keep_into_an_existing_folder(tmp_path, capsy
         main(["lesson1", "--keep", str(tmp_path)])
     assert stopped.value.code == 2
     assert f"--keep {tmp_path}: the folder exists" in capsys.readouterr().err
+
+
+def test_a_new_gradebook_is_stamped_with_nbgraders_schema_revision(tmp_path):
+    """Read in-process (gradebook.nbgrader_schema_revision), as `alembic heads` answers."""
+    alembic = Path(sys.executable).parent / "alembic"
+    with _temp_alembic_ini("sqlite://") as ini:
+        heads = subprocess.run([str(alembic), "-c", ini, "heads"], capture_output=True,
+                               text=True, check=True, env=os.environ).stdout
+    assert heads.split()[0] == nbgrader_schema_revision()
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        stamped = gradebook.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert stamped == nbgrader_schema_revision()

@@ -206,5 +206,6 @@ def test_the_kernel_environment_carries_nothing_of_the_instructor():
     env = kernel_environment("/tmp/link")
     assert set(env) <= {"PATH", "HOME", "IPYTHONDIR", "MPLCONFIGDIR", "MPLBACKEND", "LANG",
                         "PYTHONSAFEPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH",
-                        "COURSE_GRADER_SOCKET"}
+                        "COURSE_GRADER_SOCKET", "JPY_PARENT_PID", "OPENBLAS_NUM_THREADS",
+                        "OMP_NUM_THREADS"}
     assert env["HOME"] != os.path.expanduser("~") and env["PYTHONSAFEPATH"] == "1"

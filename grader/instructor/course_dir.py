@@ -41,12 +41,14 @@ def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.Completed
     """Run ``nbgrader ARGS`` in the course folder with this interpreter's environment.
 
     nbgrader starts ``alembic`` and kernels by name, so this environment's ``bin`` goes
-    first on PATH. Output is captured; a failure raises with nbgrader's log in the message.
+    first on PATH. It runs as ``grader.instructor.nbgrader_cli`` (a new gradebook's schema
+    revision read without a subprocess). Output is captured; a failure raises with
+    nbgrader's log in the message.
     """
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "grader.instructor.nbgrader_cli", *args],
+                            cwd=root, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed in {root} "
                            f"(exit {result.returncode}):\n{result.stdout}\n{result.stderr}")

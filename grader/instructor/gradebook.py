@@ -1,13 +1,35 @@
 """The course's gradebook: where it is, and reading results back out of it (per-cell scores,
 the messages students see)."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import nbgrader.api
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.dbutil import _temp_alembic_ini
 
 from grader.instructor.course_dir import course_config, course_id, notebook_name
+
+
+@functools.cache
+def nbgrader_schema_revision() -> str:
+    """The schema revision nbgrader stamps on a new gradebook, read in this process.
+
+    nbgrader runs ``alembic heads`` in a subprocess for every gradebook it creates: one to
+    three seconds for each lesson on each grading worker. The answer is a constant of the
+    installed nbgrader, so it is read once, from the same migration scripts.
+    """
+    with _temp_alembic_ini("sqlite://") as alembic_ini:
+        return ScriptDirectory.from_config(AlembicConfig(alembic_ini)).get_current_head()
+
+
+# Every process that imports this module (grade_class, its workers, nbgrader_cli) creates
+# gradebooks without the subprocess.
+nbgrader.api.get_alembic_version = nbgrader_schema_revision
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,10 @@ def grade_task(bundle: LessonBundle, submission: Submission, limits: Limits) -> 
             shutil.rmtree(folder, ignore_errors=True)
         _write_tree(steps[0], submission.files)
         try:
-            answer = grade(root, lesson, student, limits)
+            with warnings.catch_warnings():
+                # The same SQLAlchemy noise as in store_result, from nbgrader's autograde.
+                warnings.simplefilter("ignore", SAWarning)
+                answer = grade(root, lesson, student, limits)
             result = TaskResult(success=answer["success"], error=answer["error"],
                                 over_budget=answer["over_budget"],
                                 feedback_error=answer["feedback_error"], log=answer["log"],

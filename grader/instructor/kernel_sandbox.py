@@ -180,6 +180,14 @@ def kernel_environment(socket_path: str) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONPATH": HANDOUTS,
         "COURSE_GRADER_SOCKET": socket_path,
+        # The kernel's parent is the sandbox's init (PID 1), which takes the kernel down with
+        # it (--die-with-parent). Saying so stops ipykernel printing its "Ctrl-C will not
+        # work" banner into the instructor's terminal, and watching for a parent PID of 1.
+        "JPY_PARENT_PID": "1",
+        # One BLAS thread per kernel: a worker grades on one core, and kernels side by side
+        # must not spin threads against each other.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
     }
 
 
