@@ -51,11 +51,14 @@ round-trip: install
 # without its instructor tools (Create Assignment, Formgrader, Courses): lab/student is the
 # Jupyter config folder that switches those off.
 lab: install
-	JUPYTER_CONFIG_DIR=$(CURDIR)/lab/student $(BIN)/jupyter lab --notebook-dir=release
+	JUPYTER_CONFIG_DIR=$(CURDIR)/lab/student $(BIN)/jupyter lab --notebook-dir=release $(AS_ROOT)
 
 # The instructor's view: the whole course folder, with the formgrader and Create Assignment.
 lab-instructor: install
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(AS_ROOT)
+
+# Jupyter refuses to run as root unless told; a container's shell often is root.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf submitted autograded feedback reports gradebook.db grades.csv nbgrader.log

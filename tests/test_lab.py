@@ -94,6 +94,33 @@ def lesson_copy(tmp_path: Path, answers: dict[str, str] | None) -> Path:
     return folder
 
 
+# Run All marks every cell queued ([*]) and a cell that ran gets its count ([1]); a cell
+# never run shows [ ].
+RUN_STARTED = ("[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
+
+
+def run_all_from_the_menu(page, attempts: int = 3) -> None:
+    """Run > Run All Cells, as a student does, until the run has started.
+
+    On a loaded machine the notebook can become the lab's current panel after its kernel is
+    idle; Run All acts on the current panel, so a click made before is lost: click the
+    notebook first, and click again if no cell started.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    for attempt in range(1, attempts + 1):
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(".lm-MenuBar-item", has_text=re.compile("^Run$")).click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']"
+                     ":not(.lm-mod-disabled)").click()
+        try:
+            page.wait_for_function(RUN_STARTED, timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+
+
 def run_all(url: str, token: str, scratch: Path) -> dict:
     """Open the notebook, Run All from the Run menu, wait until the kernel has finished.
 
@@ -109,13 +136,7 @@ def run_all(url: str, token: str, scratch: Path) -> dict:
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                                timeout=120_000)
-        page.locator(".lm-MenuBar-item", has_text=re.compile("^Run$")).click()
-        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-        # Run All marks every cell queued ([*]) at once, and a run cell gets its count ([1]);
-        # an unrun prompt is "[ ]". Wait for the run to start, then until no cell is queued.
-        page.wait_for_function(
-            "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-            ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=60_000)
+        run_all_from_the_menu(page)
         page.wait_for_function(
             "![...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
             ".some(p => p.textContent.includes('*'))", timeout=RUN_TIMEOUT_MS)

@@ -40,12 +40,20 @@ def copy_course(source_root: Path, destination: Path) -> Path:
 
 
 @contextmanager
-def exclusive(lock_file: Path):
-    """Hold an exclusive lock on ``lock_file`` (created if missing) for the ``with`` block."""
+def exclusive(lock_file: Path, wait: bool = True):
+    """Hold an exclusive lock on ``lock_file`` (created if missing) for the ``with`` block.
+
+    Yields True once the lock is held. With ``wait=False`` it yields False at once, holding
+    nothing, when another process has the lock.
+    """
     with open(lock_file, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -75,16 +83,27 @@ class GradedCourse:
 
     def __init__(self, root: Path, lesson_ids: list[str]):
         self.root = Path(root)
+        self.lesson_ids = lesson_ids
         self._graded: set[str] = set()
         self._feedback: set[str] = set()
-        with self._locked():
-            released = self.root / ".released"
-            if not released.exists():
-                generate_release(self.root, lesson_ids)
-                released.touch()
 
-    def _locked(self):
-        return exclusive(self.root / ".lock")
+    def _locked(self, wait: bool = True):
+        return exclusive(self.root / ".lock", wait)
+
+    def _release_once(self) -> None:
+        """Generate the release of every lesson of the folder, unless done (hold the lock)."""
+        released = self.root / ".released"
+        if not released.exists():
+            generate_release(self.root, self.lesson_ids)
+            released.touch()
+
+    def release(self) -> "GradedCourse":
+        with self._locked():
+            self._release_once()
+        return self
+
+    def is_graded(self, lesson: str) -> bool:
+        return lesson in self._graded or (self.root / f".graded-{lesson}").exists()
 
     def hand_in(self, lesson: str) -> list[str]:
         """Write the lesson's class into ``submitted/``. Returns the student ids."""
@@ -105,16 +124,25 @@ class GradedCourse:
                              {cell: reference[cell] for cell in partial.answered})
         return students
 
-    def grade(self, lesson: str) -> None:
+    def grade(self, lesson: str, wait: bool = True) -> bool:
+        """Release, hand in and autograde the lesson's class, unless done.
+
+        Returns True once it is graded; with ``wait=False``, False at once when another
+        process is working in this folder.
+        """
         if lesson in self._graded:
-            return
-        with self._locked():
+            return True
+        with self._locked(wait) as held:
+            if not held:
+                return False
+            self._release_once()
             graded = self.root / f".graded-{lesson}"
             if not graded.exists():
                 self.hand_in(lesson)
                 nbgrader(self.root, "autograde", lesson, "--force")
                 graded.touch()
         self._graded.add(lesson)
+        return True
 
     def scores(self, lesson: str, student: str) -> dict[str, CellScore]:
         self.grade(lesson)

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mutation-report-") as scratch:
         root = copy_course(ROOT, args.keep or Path(scratch) / "course")
         print(f"grading {', '.join(lesson_ids)} in {root}\n", flush=True)
-        problems = report(GradedCourse(root, lesson_ids), lesson_ids)
+        problems = report(GradedCourse(root, lesson_ids).release(), lesson_ids)
     print("problems:" if problems else "no problems: every bug caught and shown, every "
           "correct answer at full marks, every half-finished submission earns its part")
     for problem in problems:
