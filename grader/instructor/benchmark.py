@@ -53,8 +53,12 @@ from grader.instructor.variants import variants_for
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
-def build_class(root: Path, lesson_ids: list[str], students: int) -> int:
-    """Release the lessons and hand in ``students`` submissions per lesson; returns the count."""
+def build_class(root: Path, lesson_ids: list[str], students: int) -> dict[tuple[str, str], str]:
+    """Release the lessons and hand in ``students`` submissions per lesson.
+
+    Returns (lesson, student) -> what was handed in (solution, stub or a variant's name).
+    """
+    handed = {}
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for lesson in lesson_ids:
         shutil.copytree(ROOT / "source" / lesson, root / "source" / lesson,
@@ -67,9 +71,11 @@ def build_class(root: Path, lesson_ids: list[str], students: int) -> int:
             student, kind = f"student{number:03d}", kinds[number % len(kinds)]
             if isinstance(kind, dict) or kind is None:
                 write_submission(root, lesson, student, kind)
+                handed[lesson, student] = "stub" if kind is None else "solution"
             else:
                 write_variant_submission(root, lesson, student, kind)
-    return students * len(lesson_ids)
+                handed[lesson, student] = kind.name
+    return handed
 
 
 def tree_rss(pid: int) -> int:
@@ -194,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
         base = Path(tmp) / "class"
         base.mkdir()
-        count = build_class(base, lesson_ids, args.students)
+        handed = build_class(base, lesson_ids, args.students)
+        count = len(handed)
         copies = {name: Path(tmp) / name for name in ("stock", "one", "two")}
         for copy in copies.values():
             shutil.copytree(base, copy)
@@ -217,14 +224,16 @@ def main(argv: list[str] | None = None) -> None:
         overhead = task_overhead(2)
         rows = per_submission(copies["one"], lesson_ids, plain)
         stock_totals = totals(copies["stock"], lesson_ids)
-        agree = {name: sum(stock_totals[key] == value
-                           for key, value in totals(copies[name], lesson_ids).items())
-                 for name in ("one", "two")}
-    print_figures(runs, rows, plain, sandboxed, overhead, agree, count)
+        disagree = {name: {key: (stock_totals[key], value)
+                           for key, value in totals(copies[name], lesson_ids).items()
+                           if stock_totals[key] != value}
+                    for name in ("one", "two")}
+    print_figures(runs, rows, plain, sandboxed, overhead, disagree, handed)
 
 
 def print_figures(runs: dict, rows: list[dict], plain: float, sandboxed: float,
-                  overhead: float, agree: dict, count: int) -> None:
+                  overhead: float, disagree: dict, handed: dict) -> None:
+    count = len(handed)
     stock = runs["stock"]
     print(f"\n{'':30}{'wall time':>12}{'ratio':>8}{'peak memory per worker':>26}{'ratio':>8}")
     for name, label, workers in (("stock", "nbgrader CLI, sequential", 1),
@@ -258,8 +267,13 @@ def print_figures(runs: dict, rows: list[dict], plain: float, sandboxed: float,
           f"the coordinator and scheduler need {tasks} x {coordinator + overhead:.3f} s = "
           f"{serial / 60:.0f} min, side by side with it; so about {estimate / 60:.0f} min "
           f"({'the workers' if on_workers >= serial else 'the coordinator'} set the pace)")
-    print(f"\nscores agree with the nbgrader commands: 1 worker {agree['one']} of {count}, "
-          f"2 workers {agree['two']} of {count}")
+    print(f"\nscores agree with the nbgrader commands: 1 worker "
+          f"{count - len(disagree['one'])} of {count}, 2 workers "
+          f"{count - len(disagree['two'])} of {count}")
+    for name, label in (("one", "1 worker"), ("two", "2 workers")):
+        for (lesson, student), (stock, ours) in sorted(disagree[name].items()):
+            print(f"  {label}: {lesson}/{student} ({handed[lesson, student]}): {ours} "
+                  f"(nbgrader commands: {stock})")
 
 
 if __name__ == "__main__":
