@@ -16,11 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import jinja2
 import nbformat
 import pytest
+from nbgrader.apps.api import NbGraderAPI
 
 from grader.instructor import grade_class, journal
-from grader.instructor.course_dir import course_id, generate_release
+from grader.instructor.course_dir import course_id, generate_release, nbgrader
+from grader.instructor.grade_submission import Limits, grading_config
 from grader.instructor.gradebook import cell_scores
 from grader.instructor.grading_task import TaskResult
 from grader.instructor.journal import GRADED, LEFT, NOT_GRADED, REPAIRED
@@ -330,6 +333,13 @@ def test_grades_feedback_and_report_are_written(graded_class):
     assert "invalid-json" in page and "test_xor_gradients" in page
 
 
+def test_grades_csv_is_what_nbgrader_export_writes(graded_class, tmp_path):
+    """grade_class exports in its own process (gradebook.export_grades), as the CLI would."""
+    root, _, _ = graded_class
+    nbgrader(root, "export", "--to", str(tmp_path / "cli.csv"))
+    assert (root / "grades.csv").read_text() == (tmp_path / "cli.csv").read_text()
+
+
 def test_feedback_loads_mathjax_from_the_course_folder(graded_class):
     """Feedback renders its equations offline: every script it loads is a local file."""
     root, _, _ = graded_class
@@ -423,3 +433,21 @@ def test_cells_each_just_under_the_timeout_cannot_outlast_the_submission_budget(
     assert outcome.status == NOT_GRADED
     assert any("no result after 20 s" in finding.problem for finding in outcome.findings)
     assert sum(cell.score for cell in cell_scores(root, LESSON, "slow").values()) == 0
+
+
+def test_feedback_templates_are_compiled_once_per_process(graded_class, monkeypatch):
+    """A worker renders one page per submission: the second page parses no template, and
+    the page is the one grade_class wrote."""
+    root, _, _ = graded_class
+    page = root / "feedback" / "good" / LESSON / "chain_rule.html"
+    written = page.read_text()
+    api = NbGraderAPI(config=grading_config(root, Limits()))
+    parsed = []
+    original = jinja2.Environment._parse
+    monkeypatch.setattr(jinja2.Environment, "_parse",
+                        lambda self, *args: parsed.append(args[1]) or original(self, *args))
+    for _ in range(2):
+        parsed.clear()
+        assert api.generate_feedback(LESSON, "good", force=True)["success"]
+        assert page.read_text() == written
+    assert parsed == [], "the second page compiled its templates again"

@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import jinja2
 import jupyter_server_mathjax
 import nbgrader
 from nbconvert.exporters import HTMLExporter
@@ -45,6 +46,30 @@ CELL_FRAME = re.compile(r"^Cell In\[(\d+)\]")
 WARNING_HEADER = re.compile(r"^(?P<path>.+?\.py):\d+: (?P<category>\w+): (?P<message>.*)$")
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process.
+
+    nbgrader makes a new exporter, so a new Jinja environment, for every feedback page; a
+    grading worker would compile the same templates once per submission (a third of the
+    page's time). Jinja checks each template's source against its compiled code, so an
+    edited template is compiled again.
+    """
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 class FeedbackExporter(HTMLExporter):
     """The exporter of feedback pages (``GenerateFeedback.exporter_class``).
 
@@ -53,6 +78,11 @@ class FeedbackExporter(HTMLExporter):
     ``HTMLExporter``, they would also replace the template of the formgrader's page where
     instructors grade written answers, which then fails to render.
     """
+
+    def _create_environment(self) -> jinja2.Environment:
+        environment = super()._create_environment()
+        environment.bytecode_cache = COMPILED_TEMPLATES
+        return environment
 
 
 def install_mathjax(root: Path) -> Path:

@@ -38,7 +38,7 @@ from grader.instructor.course_dir import course_config, course_id, nbgrader, not
 from grader.instructor.course_dir import lessons as course_lessons
 from grader.instructor.feedback import install_mathjax
 from grader.instructor.grade_submission import Limits
-from grader.instructor.gradebook import gradebook_url
+from grader.instructor.gradebook import export_grades, gradebook_url
 from grader.instructor.grading_task import (
     TaskResult,
     grade_task,
@@ -317,7 +317,7 @@ def run(root: Path, lesson_ids: list[str] | None = None, settings: Settings = Se
                 grade_on_cluster(root, grader, todo, bar)
         finally:
             bar.close()
-        nbgrader(root, "export")
+        export_grades(root)
     outcomes = [journal.load(root, lesson, student) for lesson, student in work]
     outcomes = [outcome for outcome in outcomes if outcome is not None]
     page = report.write_report(root, lesson_ids, outcomes, course, names=settings.names)

@@ -11,6 +11,8 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.dbutil import _temp_alembic_ini
+from nbgrader.plugins import CsvExportPlugin
+from traitlets.utils.importstring import import_item
 
 from grader.instructor.course_dir import course_config, course_id, notebook_name
 
@@ -112,3 +114,20 @@ def grade_table(root: Path, lesson_ids: list[str]) -> list[tuple[str, dict[str, 
                     MANUAL_MARK if pending else "")
             rows.append((student, row))
     return rows
+
+
+def export_grades(root: Path) -> Path:
+    """``nbgrader export`` in this process: the course's export plugin (``ExportApp.
+    plugin_class``, nbgrader's CSV one by default) writes the gradebook out, by default to
+    ``grades.csv`` in the course folder. Returns that path."""
+    root = Path(root)
+    config = course_config(root)
+    plugin_class = config.get("ExportApp", {}).get("plugin_class", CsvExportPlugin)
+    if isinstance(plugin_class, str):
+        plugin_class = import_item(plugin_class)
+    plugin = plugin_class(config=config)
+    if not plugin.to:
+        plugin.to = str(root / "grades.csv")
+    with Gradebook(gradebook_url(root), course_id(root)) as gradebook:
+        plugin.export(gradebook)
+    return Path(plugin.to)
