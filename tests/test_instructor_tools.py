@@ -19,6 +19,7 @@ from sqlalchemy import text
 from grader.checks.common import Calibration
 from grader.instructor.calibrate import format_table
 from grader.instructor.gradebook import nbgrader_schema_revision
+from grader.instructor.graded_course import exclusive
 from grader.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
 from grader.instructor.mutation_report import Row, figure_shortfalls, figures, format_rows
 
@@ -125,3 +126,23 @@ def test_a_new_gradebook_is_stamped_with_nbgraders_schema_revision(tmp_path):
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
         stamped = gradebook.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert stamped == nbgrader_schema_revision()
+
+
+def test_a_lock_held_elsewhere_is_reported_at_once_without_waiting(tmp_path):
+    """graded_course.exclusive(wait=False): a worker learns another holds a class's folder."""
+    lock = tmp_path / ".lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from grader.instructor.graded_course import exclusive\n"
+         f"with exclusive({str(lock)!r}):\n"
+         "    print('held', flush=True)\n"
+         "    sys.stdin.readline()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with exclusive(lock, wait=False) as held:
+            assert held is False
+    finally:
+        holder.communicate("\n", timeout=30)
+    with exclusive(lock, wait=False) as held:
+        assert held is True

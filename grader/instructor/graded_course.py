@@ -130,7 +130,8 @@ class GradedCourse:
         Returns True once it is graded; with ``wait=False``, False at once when another
         process is working in this folder.
         """
-        if lesson in self._graded:
+        if self.is_graded(lesson):  # the marker is written last, under the lock
+            self._graded.add(lesson)
             return True
         with self._locked(wait) as held:
             if not held:
@@ -156,9 +157,9 @@ class GradedCourse:
     def feedback(self, lesson: str, student: str) -> str:
         """The feedback HTML the student receives, from ``nbgrader generate_feedback``."""
         self.grade(lesson)
-        if lesson not in self._feedback:
+        generated = self.root / f".feedback-{lesson}"
+        if lesson not in self._feedback and not generated.exists():
             with self._locked():
-                generated = self.root / f".feedback-{lesson}"
                 if not generated.exists():
                     nbgrader(self.root, "generate_feedback", lesson, "--force")
                     generated.touch()
