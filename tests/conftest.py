@@ -2,10 +2,10 @@
 
 Grading is the slow part, so each lesson's class (reference solution, untouched stub and
 every catalogued variant) is autograded once per test run, on first use, by real
-``nbgrader autograde`` in a temporary course folder (grader.instructor.graded_course, the same
+``nbgrader autograde`` in temporary course folders (grader.instructor.graded_course, the same
 path the mutation report and the grading budget use). The suite runs on several pytest-xdist
 workers (pyproject.toml); they share these folders, so a class is graded once per run, not
-once per worker.
+once per worker, and in shards, so that the workers share the grading of a class.
 """
 
 import os
@@ -15,60 +15,84 @@ import pytest
 
 from grader.instructor.course_dir import lessons
 from grader.instructor.gradebook import CellScore
-from grader.instructor.graded_course import GradedCourse, copy_course, exclusive
+from grader.instructor.graded_course import (
+    GradedCourse,
+    copy_course,
+    copy_released,
+    exclusive,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = lessons(ROOT)
 
 
-class SharedCourse:
-    """Every lesson released in ``root``; each lesson graded in a course folder of its own.
+# Shards per lesson: a lesson's class is graded in this many folders, each holding every
+# n-th student, so that the workers grade one lesson side by side instead of one waiting for
+# the other. Lesson 5's notebook runs longest (its experiments train for seconds).
+SHARDS = {"lesson5": 4}
+DEFAULT_SHARDS = 2
+# The lessons the selected tests are about (pytest_collection_modifyitems): a worker with
+# nothing to do grades only shards that some test will read.
+SELECTED: list[str] = list(LESSONS)
 
-    One folder per lesson, so workers grading different lessons never wait for each other
-    (nor share a gradebook).
+
+class SharedCourse:
+    """Every lesson released in ``root``; each lesson's class graded in shards, each shard a
+    course folder of its own (copied from ``root``, so nothing is released twice).
+
+    Workers grading different shards never wait for each other nor share a gradebook.
     """
 
     def __init__(self, shared: Path):
         self._shared = shared
-        self.root = self._folder(shared, "released", LESSONS).release().root
-        self._by_lesson: dict[str, GradedCourse] = {}
+        released = shared / "course-released"
+        with exclusive(shared / "course-released.lock"):
+            if not released.exists():
+                copy_course(ROOT, released)
+        self.root = GradedCourse(released, LESSONS).release().root
+        self._shards: dict[str, list[GradedCourse]] = {}
+        self._shard_of: dict[tuple[str, str], GradedCourse] = {}
 
-    @staticmethod
-    def _folder(shared: Path, name: str, lesson_ids: list[str]) -> GradedCourse:
-        folder = shared / f"course-{name}"
-        with exclusive(shared / f"course-{name}.lock"):
+    def shards(self, lesson: str) -> list[GradedCourse]:
+        if lesson not in self._shards:
+            count = SHARDS.get(lesson, DEFAULT_SHARDS)
+            self._shards[lesson] = [self._shard(lesson, index, count) for index in range(count)]
+        return self._shards[lesson]
+
+    def _shard(self, lesson: str, index: int, count: int) -> GradedCourse:
+        folder = self._shared / f"course-{lesson}-{index}"
+        with exclusive(self._shared / f"course-{lesson}-{index}.lock"):
             if not folder.exists():
-                copy_course(ROOT, folder)
-        return GradedCourse(folder, lesson_ids)
+                copy_released(self.root, folder)
+        return GradedCourse(folder, [lesson], shard=(index, count))
 
-    def _graded(self, lesson: str) -> GradedCourse:
-        if lesson not in self._by_lesson:
-            self._by_lesson[lesson] = self._folder(self._shared, lesson, [lesson])
-        return self._by_lesson[lesson]
-
-    def _ready(self, lesson: str) -> GradedCourse:
-        """The lesson's folder, graded. While another worker grades it, this one grades a
-        lesson nobody has started rather than wait: the classes are graded side by side."""
-        wanted = self._graded(lesson)
+    def _ready(self, lesson: str, student: str) -> GradedCourse:
+        """The graded shard that holds the student. While another worker grades it, this one
+        grades a shard nobody has started (of this lesson first) rather than wait."""
+        if (lesson, student) not in self._shard_of:
+            for shard in self.shards(lesson):
+                self._shard_of.update({(lesson, s): shard for s in shard.students(lesson)})
+        wanted = self._shard_of[(lesson, student)]
         while not wanted.grade(lesson, wait=False):
-            others = [self._graded(other) for other in LESSONS if other != lesson]
-            if not any(other.grade(other.lesson_ids[0], wait=False) for other in others
-                       if not other.is_graded(other.lesson_ids[0])):
+            others = [shard for other in [lesson] + [o for o in SELECTED if o != lesson]
+                      for shard in self.shards(other)
+                      if shard is not wanted and not shard.is_graded(other)]
+            if not any(shard.grade(shard.lesson_ids[0], wait=False) for shard in others):
                 wanted.grade(lesson)  # nothing left to start: wait for it
         return wanted
 
-    def root_of(self, lesson: str) -> Path:
-        """The course folder where ``lesson`` is handed in and graded."""
-        return self._ready(lesson).root
+    def root_of(self, lesson: str, student: str) -> Path:
+        """The course folder where the student's ``lesson`` is handed in and graded."""
+        return self._ready(lesson, student).root
 
     def scores(self, lesson: str, student: str) -> dict[str, CellScore]:
-        return self._ready(lesson).scores(lesson, student)
+        return self._ready(lesson, student).scores(lesson, student)
 
     def failures(self, lesson: str, student: str) -> dict[str, str]:
-        return self._ready(lesson).failures(lesson, student)
+        return self._ready(lesson, student).failures(lesson, student)
 
     def feedback(self, lesson: str, student: str) -> str:
-        return self._ready(lesson).feedback(lesson, student)
+        return self._ready(lesson, student).feedback(lesson, student)
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +106,10 @@ def course(tmp_path_factory) -> SharedCourse:
 # Hidden inputs are drawn from the course secret; the suite fixes one so its verdicts are
 # reproducible (tests/test_trust.py checks that another secret draws other inputs).
 os.environ.setdefault("COURSE_SECRET", "5eed0f7e57c0de5eed0f7e57c0de0001")
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(items):
+    chosen = {item.callspec.params.get("lesson") for item in items
+              if hasattr(item, "callspec")}
+    SELECTED[:] = [lesson for lesson in LESSONS if lesson in chosen]

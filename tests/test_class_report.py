@@ -101,9 +101,10 @@ def test_any_other_message_is_its_own_kind_with_numbers_hidden():
 
 @pytest.fixture(scope="module")
 def diagnosed_class(tmp_path_factory):
-    """Lesson 2 graded for one or two students per catalogued bug (so counts differ), two
-    correct alternatives, the reference and the stub. Returns the course root and, per
-    student, the variant planted (None for the reference and the stub)."""
+    """Lesson 2 graded for one student per catalogued bug, two for every fifth bug (so
+    counts differ), two correct alternatives, the reference and the stub. Returns the
+    course root and, per student, the variant planted (None for the reference and the
+    stub)."""
     root = copy_course(ROOT, tmp_path_factory.mktemp("report") / "course")
     generate_release(root, [LESSON])
     reference = reference_answers(source_notebook(root, LESSON))
@@ -113,7 +114,7 @@ def diagnosed_class(tmp_path_factory):
     bugs = [v for v in variants_for(LESSON) if not v.is_correct]
     correct = [v for v in variants_for(LESSON) if v.is_correct][:2]
     for index, variant in enumerate(bugs + correct):
-        copies = 1 + index % 2 if not variant.is_correct else 1
+        copies = 2 if index % 5 == 0 and not variant.is_correct else 1
         for copy in range(copies):
             student = f"{variant.name}-{copy}"
             write_submission(root, LESSON, student, apply_variant(reference, variant))

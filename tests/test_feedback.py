@@ -50,7 +50,7 @@ def handed_in_text(course, lesson: str, student: str) -> str:
     A line from here may appear in the feedback even if a check shares it (a correct answer
     can read exactly like the reference).
     """
-    root = course.root_of(lesson)
+    root = course.root_of(lesson, student)
     path = root / "submitted" / student / lesson / f"{notebook_name(root, lesson)}.ipynb"
     return squash("\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells))
 

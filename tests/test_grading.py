@@ -10,7 +10,7 @@ holds at least 15 bugs and 6 correct alternatives, and every test cell fails for
 import nbformat
 import pytest
 
-from grader.instructor.course_dir import generate_release, nbgrader
+from grader.instructor.course_dir import generate_release, nbgrader, notebook_name
 from grader.instructor.gradebook import cell_scores
 from grader.instructor.graded_course import copy_course, partials, source_notebook
 from grader.instructor.mutation_report import (
@@ -41,6 +41,20 @@ def test_solution_gets_full_marks(course, lesson):
     scores = course.scores(lesson, "solution")
     assert scores, f"{lesson}: the solution was not graded"
     assert failed_cells(scores) == set(), course.failures(lesson, "solution")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_solution_runs_top_to_bottom_without_an_error(course, lesson):
+    """The reference as graded (release, answers and hidden tests: the source notebook)
+    raises in no cell, graded or not: no plot or experiment cell is broken."""
+    course.scores(lesson, "solution")
+    root = course.root_of(lesson, "solution")
+    graded = nbformat.read(root / "autograded" / "solution" / lesson
+                           / f"{notebook_name(root, lesson)}.ipynb", as_version=4)
+    errors = [(index, output.get("ename"), output.get("evalue"))
+              for index, cell in enumerate(graded.cells) for output in cell.get("outputs", [])
+              if output.get("output_type") == "error"]
+    assert errors == []
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

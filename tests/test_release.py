@@ -6,7 +6,6 @@ import nbformat
 import pytest
 
 from grader.instructor.course_dir import nbgrader, notebook_name
-from grader.instructor.trusted import TrustedExecute
 from tests.conftest import LESSONS, ROOT
 
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION")
@@ -57,15 +56,3 @@ def test_validate_invert_fails_on_release(course, lesson):
     result = nbgrader(course.root, "validate", "--invert", str(release_notebook(course.root,
                                                                                  lesson)))
     assert "does not pass any tests" in result.stdout, result.stdout
-
-
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_source_notebook_runs_top_to_bottom(lesson):
-    path = ROOT / "source" / lesson / f"{notebook_name(ROOT, lesson)}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    TrustedExecute(timeout=300, kernel_name="python3").preprocess(
-        nb, {"metadata": {"path": str(path.parent)}})
-    errors = [(index, output.get("ename"), output.get("evalue")) for index, cell in
-              enumerate(nb.cells) for output in cell.get("outputs", [])
-              if output.get("output_type") == "error"]
-    assert errors == []

@@ -72,6 +72,24 @@ def partials(root: Path, lesson: str) -> list[Partial]:
     return partial_submissions(lesson, solution_code_cells(source_notebook(root, lesson)))
 
 
+def roster(root: Path, lesson: str) -> list[str]:
+    """Student ids of the lesson's class, in a fixed order: the reference, the stub, the
+    cheating attempts, the variants, the half-finished submissions."""
+    return ([SOLUTION, STUB] + list(hostile_submissions(root, lesson))
+            + [variant_student(variant) for variant in variants_for(lesson)]
+            + [partial.student for partial in partials(root, lesson)])
+
+
+def copy_released(released: Path, destination: Path) -> Path:
+    """A copy of a course folder whose lessons are released (``released``: its config,
+    sources, release and gradebook), ready to hand in and autograde without releasing again."""
+    destination = copy_course(released, destination)
+    shutil.copytree(Path(released) / "release", destination / "release")
+    shutil.copy(Path(released) / "gradebook.db", destination)
+    (destination / ".released").touch()
+    return destination
+
+
 class GradedCourse:
     """A temporary course whose lessons are released, handed in and autograded on demand.
 
@@ -81,9 +99,13 @@ class GradedCourse:
     folder, and leaves a marker file; the others wait for the lock and read what it wrote.
     """
 
-    def __init__(self, root: Path, lesson_ids: list[str]):
+    def __init__(self, root: Path, lesson_ids: list[str],
+                 shard: tuple[int, int] | None = None):
         self.root = Path(root)
         self.lesson_ids = lesson_ids
+        # (index, count): the folder holds every count-th student of the roster from index
+        # on, so that several processes can grade one lesson's class side by side.
+        self.shard = shard
         self._graded: set[str] = set()
         self._feedback: set[str] = set()
 
@@ -105,23 +127,29 @@ class GradedCourse:
     def is_graded(self, lesson: str) -> bool:
         return lesson in self._graded or (self.root / f".graded-{lesson}").exists()
 
+    def students(self, lesson: str) -> list[str]:
+        """The lesson's class in this folder: its whole roster, or this folder's shard of it."""
+        everyone = roster(self.root, lesson)
+        if self.shard is None:
+            return everyone
+        index, count = self.shard
+        return everyone[index::count]
+
     def hand_in(self, lesson: str) -> list[str]:
-        """Write the lesson's class into ``submitted/``. Returns the student ids."""
-        write_submission(self.root, lesson, SOLUTION,
-                         reference_answers(source_notebook(self.root, lesson)))
-        write_submission(self.root, lesson, STUB, None)
-        students = [SOLUTION, STUB]
-        for student, answers in hostile_submissions(self.root, lesson).items():
-            students.append(student)
-            write_submission(self.root, lesson, student, answers)
-        for variant in variants_for(lesson):
-            students.append(variant_student(variant))
-            write_variant_submission(self.root, lesson, students[-1], variant)
+        """Write the lesson's class (this folder's students) into ``submitted/``. Returns the
+        student ids."""
+        students = self.students(lesson)
         reference = reference_answers(source_notebook(self.root, lesson))
-        for partial in partials(self.root, lesson):
-            students.append(partial.student)
-            write_submission(self.root, lesson, partial.student,
-                             {cell: reference[cell] for cell in partial.answered})
+        answers: dict[str, dict[str, str] | None] = {SOLUTION: reference, STUB: None}
+        answers.update(hostile_submissions(self.root, lesson))
+        answers.update({partial.student: {cell: reference[cell] for cell in partial.answered}
+                        for partial in partials(self.root, lesson)})
+        variants = {variant_student(variant): variant for variant in variants_for(lesson)}
+        for student in students:
+            if student in variants:
+                write_variant_submission(self.root, lesson, student, variants[student])
+            else:
+                write_submission(self.root, lesson, student, answers[student])
         return students
 
     def grade(self, lesson: str, wait: bool = True) -> bool:
