@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from grader.checks.common import Calibration
 from grader.instructor.calibrate import format_table
-from grader.instructor.gradebook import nbgrader_schema_revision
+from grader.instructor.gradebook import export_grades, nbgrader_schema_revision
 from grader.instructor.graded_course import exclusive
 from grader.instructor.grading_budget import Budget, Run, cell_times, strip_hidden_tests
 from grader.instructor.mutation_report import Row, figure_shortfalls, figures, format_rows
@@ -146,3 +146,20 @@ def test_a_lock_held_elsewhere_is_reported_at_once_without_waiting(tmp_path):
         holder.communicate("\n", timeout=30)
     with exclusive(lock, wait=False) as held:
         assert held is True
+
+
+def test_a_relative_export_path_of_the_config_is_taken_in_the_course_folder(tmp_path,
+                                                                            monkeypatch):
+    """As ``nbgrader export`` run in the course folder would: not where grading was started."""
+    root = tmp_path / "course"
+    (root / "exports").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.course_id = "backprop"\n'
+        'c.ExportPlugin.to = "exports/grades.csv"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    written = export_grades(root)
+    assert written == root / "exports" / "grades.csv"
+    assert written.read_text().startswith("assignment,")
+    assert list(elsewhere.iterdir()) == []

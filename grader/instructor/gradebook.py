@@ -119,15 +119,16 @@ def grade_table(root: Path, lesson_ids: list[str]) -> list[tuple[str, dict[str, 
 def export_grades(root: Path) -> Path:
     """``nbgrader export`` in this process: the course's export plugin (``ExportApp.
     plugin_class``, nbgrader's CSV one by default) writes the gradebook out, by default to
-    ``grades.csv`` in the course folder. Returns that path."""
+    ``grades.csv`` in the course folder, and a relative ``ExportPlugin.to`` of the config in
+    the course folder too (where ``nbgrader export`` is run), wherever this process runs.
+    Returns that path."""
     root = Path(root)
     config = course_config(root)
     plugin_class = config.get("ExportApp", {}).get("plugin_class", CsvExportPlugin)
     if isinstance(plugin_class, str):
         plugin_class = import_item(plugin_class)
     plugin = plugin_class(config=config)
-    if not plugin.to:
-        plugin.to = str(root / "grades.csv")
+    plugin.to = str(root / (plugin.to or "grades.csv"))
     with Gradebook(gradebook_url(root), course_id(root)) as gradebook:
         plugin.export(gradebook)
     return Path(plugin.to)
