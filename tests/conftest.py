@@ -108,6 +108,16 @@ def course(tmp_path_factory) -> SharedCourse:
 os.environ.setdefault("COURSE_SECRET", "5eed0f7e57c0de5eed0f7e57c0de0001")
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than the cores this process may use. A worker often
+    waits (for a kernel, a shared class another worker grades, a browser), and the spare
+    one keeps the cores busy meanwhile (measured on 2 cores: 15:54 with 2 workers, 14:56
+    with 3). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return len(os.sched_getaffinity(0)) + 1
+
+
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(items):
     chosen = {item.callspec.params.get("lesson") for item in items
