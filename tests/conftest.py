@@ -108,6 +108,7 @@ def course(tmp_path_factory) -> SharedCourse:
 os.environ.setdefault("COURSE_SECRET", "5eed0f7e57c0de5eed0f7e57c0de0001")
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: `-p no:xdist` runs without it
 def pytest_xdist_auto_num_workers(config):
     """``-n auto``: one worker more than the cores this process may use. A worker often
     waits (for a kernel, a shared class another worker grades, a browser), and the spare

@@ -210,7 +210,11 @@ def kernel_dies(root, student):
 
 
 def memory_hog(root, student):
-    hog = "blocks = []\n    while True:\n        blocks.append(np.ones(10**7))"
+    # One table larger than the whole limit: refused at once, however slowly the machine
+    # hands out pages (filling blocks up to the limit once outlasted the 10 s on a loaded CI
+    # machine). Without the kernel's limit it would be filled and returned, and no line said
+    # "out of memory".
+    hog = "table = np.ones(2 * 10**8)\n    return table, table, table"
     write(root, student, answers(grads_by_hand=("return 2 * z, z, q", hog)))
 
 
