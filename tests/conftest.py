@@ -116,7 +116,8 @@ def pytest_xdist_auto_num_workers(config):
     with 3). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
-    return len(os.sched_getaffinity(0)) + 1
+    from grader.instructor.cluster import local_workers  # imported only by the controller
+    return local_workers(None) + 1
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected

@@ -47,7 +47,7 @@ def test_solution_gets_full_marks(course, lesson):
 def test_solution_runs_top_to_bottom_without_an_error(course, lesson):
     """The reference as graded (release, answers and hidden tests: the source notebook)
     raises in no cell, graded or not: no plot or experiment cell is broken."""
-    root = course.root_of(lesson, "solution")  # graded by now
+    root = course.root_of(lesson, "solution")  # the shared class, graded on first use
     graded = nbformat.read(root / "autograded" / "solution" / lesson
                            / f"{notebook_name(root, lesson)}.ipynb", as_version=4)
     errors = [(index, output.get("ename"), output.get("evalue"))

@@ -56,6 +56,7 @@ from grader.instructor.kernel_sandbox import (
 from grader.instructor.late import due_dates
 from grader.instructor.repair import Finding, prepare
 from grader.instructor.safeguards import KERNEL_DIED, KERNEL_HUNG, TIMEOUT_ERROR
+from grader.instructor.task_order import LongestLessonFirst
 
 
 @dataclass(frozen=True)
@@ -252,14 +253,14 @@ def grade_on_cluster(root: Path, grader: ClassGrader, todo: list[tuple[str, str]
     """Grade ``todo`` on the cluster, recording each submission as its task finishes.
 
     Only a few tasks more than there are workers are sent at a time, so a class of any
-    size never sits in memory at once.
+    size never sits in memory at once; the costliest lessons go first (``task_order``).
     """
     with grading_client(grader.settings.scheduler, grader.settings.jobs) as client:
         # Each task carries its lesson (tens of kB): a worker that joins late, or one that
         # replaces a dead one, needs nothing from the others.
         bundles = {lesson: lesson_bundle(root, lesson) for lesson in {item[0] for item in todo}}
         window = 2 * max(1, len(client.scheduler_info(n_workers=-1)["workers"]) or 1) + 2
-        queue, running, finished = iter(todo), {}, as_completed()
+        queue, running, finished = LongestLessonFirst(todo), {}, as_completed()
 
         def record(outcome: Outcome) -> None:
             journal.save(root, outcome)
@@ -286,7 +287,10 @@ def grade_on_cluster(root: Path, grader: ClassGrader, todo: list[tuple[str, str]
                 result = future.result()
             except Exception as error:  # a crashed task, or every worker it ran on died
                 result = failed_task(error)
-            record(grader.finish(running.pop(future.key), result))
+            started = running.pop(future.key)
+            if result.success and not result.over_budget:
+                queue.measured(started.lesson, result.seconds)
+            record(grader.finish(started, result))
             future.release()
             send_next()
 
