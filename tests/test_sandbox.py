@@ -23,6 +23,7 @@ from grader.instructor.gradebook import cell_scores
 from grader.instructor.graded_course import copy_course, source_notebook
 from grader.instructor.kernel_sandbox import kernel_environment
 from grader.instructor.submissions import reference_answers, write_submission
+from grader.instructor.trusted import TrustedExecute
 from tests.conftest import ROOT
 
 LESSON = "lesson1"
@@ -209,3 +210,18 @@ def test_the_kernel_environment_carries_nothing_of_the_instructor():
                         "COURSE_GRADER_SOCKET", "JPY_PARENT_PID", "OPENBLAS_NUM_THREADS",
                         "OMP_NUM_THREADS"}
     assert env["HOME"] != os.path.expanduser("~") and env["PYTHONSAFEPATH"] == "1"
+
+
+def test_kernels_read_the_graders_font_list_instead_of_scanning_the_fonts(tmp_path):
+    """Each sandbox starts with an empty MPLCONFIGDIR: matplotlib finds a font list there
+    (built once by the grader, read-only), so no kernel spends time scanning the fonts."""
+    code = ("import glob, logging, os\n"
+            "logging.basicConfig(level=logging.INFO)\n"
+            "import matplotlib.font_manager\n"
+            "for path in glob.glob('/tmp/matplotlib/fontlist-*.json'):\n"
+            "    print(path, 'writable' if os.access(path, os.W_OK) else 'read-only')")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    TrustedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
+    assert "generated new fontManager" not in printed, printed
+    assert printed.count("read-only") == 1 and "writable" not in printed, printed

@@ -15,7 +15,10 @@ and one with ``grade_class --jobs 2`` (both also write the report). Prints, in t
   here, plain and sandboxed, the smallest of several) plus the notebook's own cell time (from
   the autograded notebook's timings);
 - the scheduler's cost per task (empty tasks on a local cluster) and the coordinator's own
-  time per submission, and from them an estimate for 1,000 students x 5 lessons on 20 workers.
+  time per submission, and from them an estimate for 1,000 students x 5 lessons on 20 workers;
+- what this machine itself allows: a task's mean time with two at once against one at a
+  time, beside the same for a plain Python loop (cores that share caches, or a host's
+  turbo, slow two busy cores down whatever runs on them).
 
 Peak memory is the sum of resident memory over the command's process tree, sampled from /proc
 every 0.2 s (Linux). This is a script that prints figures, not a test: timings depend on the
@@ -173,6 +176,21 @@ def task_overhead(workers: int, tasks: int = 200) -> float:
         return (time.monotonic() - started) / tasks
 
 
+LOOP = ("import time; t = time.perf_counter(); sum(range(40_000_000)); "
+        "print(time.perf_counter() - t)")
+
+
+def two_at_once(repeat: int = 3) -> float:
+    """How much longer a CPU-bound Python loop takes when two copies run at once than alone
+    (the smallest of ``repeat`` tries of each)."""
+    def loops(copies: int) -> float:
+        started = [subprocess.Popen([sys.executable, "-c", LOOP], stdout=subprocess.PIPE,
+                                    text=True) for _ in range(copies)]
+        return statistics.mean(float(process.communicate()[0]) for process in started)
+    alone = min(loops(1) for _ in range(repeat))
+    return min(loops(2) for _ in range(repeat)) / alone
+
+
 def per_submission(root: Path, lesson_ids: list[str], start: float) -> list[dict]:
     """For each graded submission: the task's seconds, its floor, the coordinator's time."""
     rows = []
@@ -222,17 +240,21 @@ def main(argv: list[str] | None = None) -> None:
         plain, sandboxed = kernel_start(False), kernel_start(True)
         print("timing empty tasks on a local cluster...", flush=True)
         overhead = task_overhead(2)
+        print("running a Python loop alone and two at once...", flush=True)
+        machine = two_at_once()
         rows = per_submission(copies["one"], lesson_ids, plain)
+        rows_two = per_submission(copies["two"], lesson_ids, plain)
         stock_totals = totals(copies["stock"], lesson_ids)
         disagree = {name: {key: (stock_totals[key], value)
                            for key, value in totals(copies[name], lesson_ids).items()
                            if stock_totals[key] != value}
                     for name in ("one", "two")}
-    print_figures(runs, rows, plain, sandboxed, overhead, disagree, handed)
+    print_figures(runs, rows, rows_two, machine, plain, sandboxed, overhead, disagree, handed)
 
 
-def print_figures(runs: dict, rows: list[dict], plain: float, sandboxed: float,
-                  overhead: float, disagree: dict, handed: dict) -> None:
+def print_figures(runs: dict, rows: list[dict], rows_two: list[dict], machine: float,
+                  plain: float, sandboxed: float, overhead: float, disagree: dict,
+                  handed: dict) -> None:
     count = len(handed)
     stock = runs["stock"]
     print(f"\n{'':30}{'wall time':>12}{'ratio':>8}{'peak memory per worker':>26}{'ratio':>8}")
@@ -245,6 +267,16 @@ def print_figures(runs: dict, rows: list[dict], plain: float, sandboxed: float,
               f"{memory:>23.0f} MB{memory / stock['tree_mb']:>7.2f}x")
     speedup = runs["two"]["seconds"] / runs["one"]["seconds"]
     print(f"2 workers take {speedup:.2f} of 1 worker's time (target: at most 0.55)")
+    one_task = statistics.mean(row["task"] for row in rows)
+    two_task = statistics.mean(row["task"] for row in rows_two)
+    # 1 worker: the run is its tasks end to end plus what it does outside them
+    in_tasks = sum(row["task"] for row in rows)
+    serial = runs["one"]["seconds"] - in_tasks
+    best = (serial + in_tasks * machine / 2) / runs["one"]["seconds"]
+    print(f"  a task takes {two_task / one_task:.2f}x as long with two at once as alone "
+          f"({two_task:.2f} s against {one_task:.2f} s); a plain Python loop on this machine "
+          f"{machine:.2f}x.\n  With that slowdown, and the {serial:.1f} s a run spends outside "
+          f"its tasks (start-up, report), 2 workers can at best take {best:.2f} here")
     ratios = sorted(row["task"] / row["floor"] for row in rows)
     task = statistics.mean(row["task"] for row in rows)
     floor = statistics.mean(row["floor"] for row in rows)

@@ -5,9 +5,10 @@ kernel environment (``.venv/kernel``: the student package, numpy, ...), and one 
 folder holding copies of the lesson's data files, which is also its working directory. It
 does not see the course folder (sources, gradebook, secret, the grader package), other
 submissions, the instructor's home or environment variables, and it has no network. Its
-``HOME`` and ``IPYTHONDIR`` are fresh and empty; its processes live in their own PID
-namespace, so every process it started is gone when it ends; address space, processes,
-open files, file size and CPU time are limited.
+``HOME`` and ``IPYTHONDIR`` are fresh and empty (matplotlib finds a read-only font list
+the grader built); its processes live in their own PID namespace, so every process it
+started is gone when it ends; address space, processes, open files, file size and CPU time
+are limited.
 
 The kernel talks to the grader (nbclient's ZeroMQ channels and the hidden-check link) over
 Unix sockets in a folder shared with the sandbox, since it has no network at all.
@@ -16,10 +17,12 @@ Where user namespaces are unavailable, :func:`check_sandbox` says why; grading t
 unless the instructor passes ``--no-sandbox`` (unsafe: kernels run as the instructor).
 """
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,6 +35,7 @@ WORKDIR = f"{HOME}/lesson"
 # The lesson's modules (handouts), read-only and on the kernel's path. Not the working
 # folder: ipykernel and PYTHONSAFEPATH both keep the working folder off sys.path.
 HANDOUTS = f"{HOME}/handouts"
+MPLCONFIGDIR = "/tmp/matplotlib"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -126,6 +130,28 @@ def _student_package_roots() -> list[str]:
     return [str(Path(course.__file__).resolve().parent)]
 
 
+@cache
+def font_cache(python: str) -> Path | None:
+    """matplotlib's list of fonts, built once per process with ``python`` as a kernel sees
+    the fonts (the system's, an empty HOME), for every kernel to read.
+
+    Each sandbox starts with an empty MPLCONFIGDIR; without a list to read, every kernel
+    that imports matplotlib would scan the fonts again (0.1 s a kernel, measured here). The file is
+    the grader's own and read-only inside. None when it cannot be built: kernels then scan.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="grading-fonts-"))
+    atexit.register(shutil.rmtree, folder, True)
+    (folder / "home").mkdir()
+    env = {"MPLCONFIGDIR": str(folder / "matplotlib"), "HOME": str(folder / "home"),
+           "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    try:
+        subprocess.run([python, "-I", "-c", "import matplotlib.font_manager"], env=env,
+                       capture_output=True, timeout=120, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next(iter(sorted((folder / "matplotlib").glob("fontlist-*.json"))), None)
+
+
 def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[str, str],
                     limits: Limits) -> list[str]:
     """``command`` (a kernel's argv) wrapped in bwrap and the resource limits.
@@ -138,6 +164,9 @@ def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[s
     bind = []
     for root in [*_cached_roots(python), *_student_package_roots()]:
         bind += ["--ro-bind", root, root]
+    fonts = font_cache(python)
+    if fonts is not None:  # bound into the fresh /tmp, so after it
+        bind += ["--ro-bind", str(fonts), f"{MPLCONFIGDIR}/{fonts.name}"]
     sandbox = [
         bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session",
         "--ro-bind", "/usr", "/usr",
@@ -173,7 +202,7 @@ def kernel_environment(socket_path: str) -> dict[str, str]:
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME,
         "IPYTHONDIR": f"{HOME}/.ipython",
-        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "MPLCONFIGDIR": MPLCONFIGDIR,
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "LANG": "C.UTF-8",
         "PYTHONSAFEPATH": "1",
