@@ -267,18 +267,17 @@ def print_figures(runs: dict, rows: list[dict], rows_two: list[dict], machine: f
               f"{memory:>23.0f} MB{memory / stock['tree_mb']:>7.2f}x")
     speedup = runs["two"]["seconds"] / runs["one"]["seconds"]
     print(f"2 workers take {speedup:.2f} of 1 worker's time (target: at most 0.55)")
-    one_task = statistics.mean(row["task"] for row in rows)
+    task = statistics.mean(row["task"] for row in rows)
     two_task = statistics.mean(row["task"] for row in rows_two)
     # 1 worker: the run is its tasks end to end plus what it does outside them
     in_tasks = sum(row["task"] for row in rows)
-    serial = runs["one"]["seconds"] - in_tasks
-    best = (serial + in_tasks * machine / 2) / runs["one"]["seconds"]
-    print(f"  a task takes {two_task / one_task:.2f}x as long with two at once as alone "
-          f"({two_task:.2f} s against {one_task:.2f} s); a plain Python loop on this machine "
-          f"{machine:.2f}x.\n  With that slowdown, and the {serial:.1f} s a run spends outside "
-          f"its tasks (start-up, report), 2 workers can at best take {best:.2f} here")
+    outside = runs["one"]["seconds"] - in_tasks
+    best = (outside + in_tasks * machine / 2) / runs["one"]["seconds"]
+    print(f"  a task takes {two_task / task:.2f}x as long with two at once as alone "
+          f"({two_task:.2f} s against {task:.2f} s); a plain Python loop on this machine "
+          f"{machine:.2f}x.\n  With that slowdown, and the {outside:.1f} s a run spends "
+          f"outside its tasks (start-up, report), 2 workers can at best take {best:.2f} here")
     ratios = sorted(row["task"] / row["floor"] for row in rows)
-    task = statistics.mean(row["task"] for row in rows)
     floor = statistics.mean(row["floor"] for row in rows)
     coordinator = statistics.mean(row["coordinator"] for row in rows)
     print(f"\nkernel start (one empty cell): {plain:.2f} s plain, {sandboxed:.2f} s sandboxed "
