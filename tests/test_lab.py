@@ -95,9 +95,11 @@ def lesson_copy(tmp_path: Path, answers: dict[str, str] | None) -> Path:
 
 
 # Run All marks every cell queued ([*]) and a cell that ran gets its count ([1]); a cell
-# never run shows [ ].
+# never run shows [ ]. Started means a cell has run: on a loaded machine the lab may replace
+# the notebook's first kernel just after opening it, and the cells queued on that one are
+# unmarked without running.
 RUN_STARTED = ("[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
+               ".some(p => /\\[\\d+\\]/.test(p.textContent))")
 
 
 def run_all_from_the_menu(page, attempts: int = 3) -> None:
