@@ -8,14 +8,17 @@ worked. Every attack is bounded (a few seconds, a few hundred MiB at most).
 """
 
 import hashlib
+import json
 import os
 import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
 
 from grader.instructor import grade_class
 from grader.instructor.course_dir import generate_release
@@ -225,3 +228,24 @@ def test_kernels_read_the_graders_font_list_instead_of_scanning_the_fonts(tmp_pa
     printed = "".join(output.get("text", "") for output in nb.cells[0].outputs)
     assert "generated new fontManager" not in printed, printed
     assert printed.count("read-only") == 1 and "writable" not in printed, printed
+
+
+def test_a_killed_grading_process_leaves_no_font_folder_behind(tmp_path):
+    """The font list lives in the grader's cache folder, built in a folder that is gone
+    before the list is used: a process that ends without cleaning up (a killed Dask worker)
+    leaves nothing in the temporary folder, and the next process finds the same list."""
+    temporary, cache = tmp_path / "tmp", tmp_path / "cache"
+    temporary.mkdir()
+    kernel_python = KernelSpecManager().get_kernel_spec("python3").argv[0]
+    code = ("import os, sys\n"
+            "from grader.instructor.kernel_sandbox import font_cache\n"
+            "print(font_cache(sys.argv[1]), flush=True)\n"
+            "os._exit(0)  # as if killed: no exit handler runs")
+    env = {**os.environ, "TMPDIR": str(temporary), "XDG_CACHE_HOME": str(cache)}
+    lists = [Path(subprocess.run([sys.executable, "-c", code, kernel_python], env=env,
+                                 capture_output=True, text=True, check=True).stdout.strip())
+             for _ in range(2)]
+    assert lists[0] == lists[1] and lists[0].is_relative_to(cache), lists
+    assert "ttflist" in json.loads(lists[0].read_text())
+    assert list(lists[0].parent.iterdir()) == [lists[0]], "a build folder was left"
+    assert not list(temporary.iterdir())

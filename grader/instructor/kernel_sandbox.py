@@ -17,7 +17,7 @@ Where user namespaces are unavailable, :func:`check_sandbox` says why; grading t
 unless the instructor passes ``--no-sandbox`` (unsafe: kernels run as the instructor).
 """
 
-import atexit
+import hashlib
 import os
 import shutil
 import subprocess
@@ -130,26 +130,47 @@ def _student_package_roots() -> list[str]:
     return [str(Path(course.__file__).resolve().parent)]
 
 
+def grader_cache() -> Path:
+    """The grading user's own cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "backprop-grader"
+
+
 @cache
 def font_cache(python: str) -> Path | None:
     """matplotlib's list of fonts, built once per process with ``python`` as a kernel sees
     the fonts (the system's, an empty HOME), for every kernel to read.
 
     Each sandbox starts with an empty MPLCONFIGDIR; without a list to read, every kernel
-    that imports matplotlib would scan the fonts again (0.1 s a kernel, measured here). The file is
-    the grader's own and read-only inside. None when it cannot be built: kernels then scan.
+    that imports matplotlib would scan the fonts again (0.1 s a kernel, measured here). The
+    list is kept in the grader's cache folder, one per kernel environment, and is read-only
+    inside. It is built in a folder of its own that is gone before this returns, so a
+    process that is killed later (a Dask worker) leaves nothing behind. None when it cannot
+    be built: kernels then scan.
     """
-    folder = Path(tempfile.mkdtemp(prefix="grading-fonts-"))
-    atexit.register(shutil.rmtree, folder, True)
-    (folder / "home").mkdir()
-    env = {"MPLCONFIGDIR": str(folder / "matplotlib"), "HOME": str(folder / "home"),
-           "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    environment = hashlib.sha256(str(Path(python).absolute()).encode()).hexdigest()[:16]
     try:
+        folder = grader_cache() / f"fonts-{environment}"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix="build-", dir=folder))
+    except (OSError, RuntimeError):  # no home, or one this user cannot write
+        return None
+    try:
+        (build / "home").mkdir()
+        env = {"MPLCONFIGDIR": str(build / "matplotlib"), "HOME": str(build / "home"),
+               "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
         subprocess.run([python, "-I", "-c", "import matplotlib.font_manager"], env=env,
                        capture_output=True, timeout=120, check=True)
+        built = next(iter(sorted((build / "matplotlib").glob("fontlist-*.json"))), None)
+        if built is None:
+            return None
+        # Renamed into place whole: a kernel starting meanwhile binds the old list or the new.
+        os.replace(built, folder / built.name)
+        return folder / built.name
     except (OSError, subprocess.SubprocessError):
         return None
-    return next(iter(sorted((folder / "matplotlib").glob("fontlist-*.json"))), None)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
 
 
 def sandbox_command(command: list[str], shared: Path, scratch: Path, env: dict[str, str],
